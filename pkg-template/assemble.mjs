@@ -1,0 +1,30 @@
+// Writes pkg/package.json: the npm fields wasm-pack does not know (exports with types first,
+// files, sideEffects, engines, the optional peers). The version comes from Cargo.toml.
+import { readFileSync, writeFileSync, readdirSync } from 'node:fs';
+
+const root = new URL('../', import.meta.url);
+const cargo = readFileSync(new URL('Cargo.toml', root), 'utf8');
+const version = /^version\s*=\s*"([^"]+)"/m.exec(cargo)[1];
+const files = readdirSync(new URL('pkg/', root)).filter((f) => f !== 'package.json' && f !== '.gitignore');
+
+const pkg = {
+  name: 'kapa-agent-wasm',
+  version,
+  description: "Kapa's browser agent SDK (the @kapaai/agent-core API) in Rust compiled to WebAssembly",
+  license: 'MIT',
+  type: 'module',
+  main: './index.js',
+  module: './index.js',
+  types: './index.d.ts',
+  exports: {
+    '.': { types: './index.d.ts', default: './index.js' },
+    './package.json': './package.json',
+  },
+  files,
+  sideEffects: ['./index.js', './kapa_agent_wasm.js', './snippets/*'],
+  engines: { node: '>=20' },
+  peerDependencies: { zod: '^3.24 || ^4', 'zod-to-json-schema': '^3' },
+  peerDependenciesMeta: { zod: { optional: true }, 'zod-to-json-schema': { optional: true } },
+  keywords: ['kapa', 'agent', 'ai', 'wasm', 'webassembly', 'sdk'],
+};
+writeFileSync(new URL('pkg/package.json', root), JSON.stringify(pkg, null, 2) + '\n');

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Builds the npm package into pkg/: wasm-pack (web target, release, wasm-opt -Oz), then the
+# overlay from pkg-template/ (entry module, types, README, package.json fields). Prints the
+# raw / gzip / brotli sizes of the .wasm and the JS glue and fails past the size budget.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+
+rm -rf pkg
+wasm-pack --log-level warn build --release --target web --out-dir pkg --out-name kapa_agent_wasm --no-pack
+
+# A current wasm-opt from npm (Debian's binaryen 108 breaks wasm-bindgen's externref table).
+if [ ! -x scripts/node_modules/.bin/wasm-opt ]; then
+  (cd scripts && npm install --no-audit --no-fund --silent)
+fi
+scripts/node_modules/.bin/wasm-opt pkg/kapa_agent_wasm_bg.wasm -Oz --enable-bulk-memory \
+  --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
+  --enable-reference-types --enable-multivalue --strip-debug --strip-producers \
+  -o pkg/kapa_agent_wasm_bg.wasm
+
+cp pkg-template/index.js pkg-template/index.d.ts pkg-template/README.md pkg/
+node pkg-template/assemble.mjs
+
+node pkg-template/size.mjs

@@ -1,0 +1,52 @@
+//! # kapa-agent-wasm
+//!
+//! Kapa's browser agent SDK (`@kapaai/agent-core`'s API) in Rust, compiled to WebAssembly.
+//!
+//! ## Architecture: a pure core and a thin wasm skin
+//!
+//! * The **core** ([`machine`], [`protocol`], [`decode`], [`schema`], [`messages`],
+//!   [`options`]) is plain Rust with no I/O, clock or JS types. [`machine::Machine`] is the
+//!   whole agent loop as a state machine: the driver reports what happened (`send_message`,
+//!   `handle_token`, `handle_chunk`, `handle_tool_result`, `handle_timer`, … always with the
+//!   current time) and drains [`machine::Machine::poll`] for [`machine::Effect`]s to perform.
+//!   It builds and tests on the host with `cargo test`.
+//! * The **wasm skin** (`src/wasm/`, only on `wasm32`) is the JS `Agent` class: it converts
+//!   options and values, performs effects (`fetch`, tool `execute`, timers, callbacks) and feeds
+//!   results back. It holds no protocol logic.
+//!
+//! ## The host loop
+//!
+//! ```
+//! use kapa_agent_wasm::machine::{Effect, Machine};
+//! use kapa_agent_wasm::options::Config;
+//! use serde_json::json;
+//!
+//! let mut m = Machine::new(Config::new("proj", "int"), 42);
+//! let turn = m.send_message("Hello", 0.0).unwrap().unwrap();
+//! let mut req = None;
+//! while let Some(effect) = m.poll() {
+//!     match effect {
+//!         Effect::GetToken => m.handle_token(Ok(json!({"token": "t", "expiresAt": 3_600_000})), 0.0),
+//!         Effect::Fetch { req: id, .. } => req = Some(id),
+//!         _ => {}
+//!     }
+//! }
+//! let req = req.unwrap();
+//! m.handle_stream_open(req, Some("text/event-stream"));
+//! m.handle_chunk(req, b"event: text_delta\ndata: {\"text\":\"Hi!\"}\n\nevent: done\ndata: {\"thread_id\":\"thr_1\"}\n\n", 1.0);
+//! let effects: Vec<Effect> = std::iter::from_fn(|| m.poll()).collect();
+//! assert!(effects.contains(&Effect::TurnEnded { turn }));
+//! assert_eq!(m.thread_id(), Some("thr_1"));
+//! ```
+
+pub mod decode;
+pub mod machine;
+pub mod messages;
+pub mod options;
+pub mod protocol;
+pub mod rng;
+pub mod schema;
+pub mod time;
+
+#[cfg(target_arch = "wasm32")]
+mod wasm;

@@ -1,0 +1,84 @@
+//! The agent's configuration as plain data: what the machine needs to build requests and to
+//! decide about tool calls. The wasm skin reads `AgentOptions` from JS (validating them and
+//! keeping the JS functions), and hands the machine a [`Config`].
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+pub const DEFAULT_BASE_URL: &str = "https://api.kapa.ai";
+pub const DEFAULT_MODEL: &str = "kapa-agent-1.0";
+
+/// PROTOCOL.md §5 retry settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryConfig {
+    pub max_retries: u32,
+    pub base_delay_ms: f64,
+    pub max_delay_ms: f64,
+    pub max_retry_after_ms: f64,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        RetryConfig { max_retries: 3, base_delay_ms: 500.0, max_delay_ms: 8_000.0, max_retry_after_ms: 60_000.0 }
+    }
+}
+
+/// A client tool, as the machine sees it (its `execute` stays in JS).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolSpec {
+    pub name: String,
+    pub description: String,
+    /// JSON Schema of the arguments: sent to the model and checked before `execute` runs.
+    pub parameters: Value,
+    pub needs_approval: bool,
+    pub display_name: Option<String>,
+}
+
+/// Everything the machine needs to know about the integration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub project_id: String,
+    pub integration_id: String,
+    pub model: String,
+    pub base_url: String,
+    pub custom_instructions: Option<String>,
+    /// `EndUserInfo`, passed through as given.
+    pub user: Option<Value>,
+    pub source_group_ids_include: Vec<String>,
+    pub enable_history: bool,
+    pub retry: RetryConfig,
+    pub tools: Vec<ToolSpec>,
+    /// `builtinToolMeta[name].displayName`.
+    pub builtin_display_names: BTreeMap<String, String>,
+}
+
+impl Config {
+    pub fn new(project_id: impl Into<String>, integration_id: impl Into<String>) -> Self {
+        Config {
+            project_id: project_id.into(),
+            integration_id: integration_id.into(),
+            model: DEFAULT_MODEL.into(),
+            base_url: DEFAULT_BASE_URL.into(),
+            custom_instructions: None,
+            user: None,
+            source_group_ids_include: Vec::new(),
+            enable_history: false,
+            retry: RetryConfig::default(),
+            tools: Vec::new(),
+            builtin_display_names: BTreeMap::new(),
+        }
+    }
+
+    pub fn tool(&self, name: &str) -> Option<&ToolSpec> {
+        self.tools.iter().find(|t| t.name == name)
+    }
+
+    /// `displayName` for a call: from the client tool, else from `builtinToolMeta`.
+    pub fn display_name(&self, name: &str) -> Option<String> {
+        match self.tool(name) {
+            Some(t) => t.display_name.clone(),
+            None => self.builtin_display_names.get(name).cloned(),
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! Timestamp parsing without a date library: RFC 3339 (token expiry) and HTTP dates
+//! (`Retry-After`). Both return epoch milliseconds as `f64`, the unit the machine's clock uses.
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m as i64 + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn num(s: &str) -> Option<u32> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+fn epoch_ms(y: i64, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> Option<f64> {
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
+        return None;
+    }
+    let days = days_from_civil(y, mo, d);
+    Some(((days * 86_400 + h as i64 * 3600 + mi as i64 * 60 + s as i64) * 1000) as f64)
+}
+
+/// Parse an RFC 3339 timestamp such as `2026-03-17T09:54:51.165812Z` or `…+02:00`.
+pub fn parse_rfc3339(s: &str) -> Option<f64> {
+    let s = s.trim();
+    if s.len() < 20 || !s.is_ascii() {
+        return None;
+    }
+    let (date, rest) = (&s[..10], &s[10..]);
+    let sep = rest.as_bytes()[0];
+    if !matches!(sep, b'T' | b't' | b' ') || &date[4..5] != "-" || &date[7..8] != "-" {
+        return None;
+    }
+    let y = num(&date[..4])? as i64;
+    let mo = num(&date[5..7])?;
+    let d = num(&date[8..10])?;
+    let time = &rest[1..];
+    if time.len() < 9 || &time[2..3] != ":" || &time[5..6] != ":" {
+        return None;
+    }
+    let h = num(&time[..2])?;
+    let mi = num(&time[3..5])?;
+    let sec = num(&time[6..8])?;
+    let mut tail = &time[8..];
+    let mut frac_ms = 0.0;
+    if let Some(f) = tail.strip_prefix('.') {
+        let digits = f.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        frac_ms = format!("0.{}", &f[..digits]).parse::<f64>().ok()? * 1000.0;
+        tail = &f[digits..];
+    }
+    let offset_min: i64 = match tail {
+        "Z" | "z" => 0,
+        _ if tail.len() == 6 && &tail[3..4] == ":" => {
+            let sign = match &tail[..1] {
+                "+" => 1,
+                "-" => -1,
+                _ => return None,
+            };
+            sign * (num(&tail[1..3])? as i64 * 60 + num(&tail[4..6])? as i64)
+        }
+        _ => return None,
+    };
+    Some(epoch_ms(y, mo, d, h, mi, sec)? + frac_ms - (offset_min * 60_000) as f64)
+}
+
+/// Parse an HTTP date (IMF-fixdate, e.g. `Sun, 06 Nov 1994 08:49:37 GMT`).
+pub fn parse_http_date(s: &str) -> Option<f64> {
+    let parts: Vec<&str> = s.split_whitespace().collect();
+    if parts.len() != 6 || parts[5] != "GMT" {
+        return None;
+    }
+    let d = num(parts[1])?;
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let mo = MONTHS.iter().position(|m| m.eq_ignore_ascii_case(parts[2]))? as u32 + 1;
+    let y = num(parts[3])? as i64;
+    let t: Vec<&str> = parts[4].split(':').collect();
+    if t.len() != 3 {
+        return None;
+    }
+    epoch_ms(y, mo, d, num(t[0])?, num(t[1])?, num(t[2])?)
+}
+
+/// `Retry-After` in milliseconds from `now_ms`: delta-seconds or an HTTP date (never negative).
+pub fn parse_retry_after(value: &str, now_ms: f64) -> Option<f64> {
+    let v = value.trim();
+    if let Some(secs) = num(v) {
+        return Some(secs as f64 * 1000.0);
+    }
+    if let Ok(secs) = v.parse::<f64>() {
+        if secs.is_finite() && secs >= 0.0 {
+            return Some(secs * 1000.0);
+        }
+    }
+    parse_http_date(v).map(|t| (t - now_ms).max(0.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_known_values() {
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0.0));
+        assert_eq!(parse_rfc3339("2026-03-17T09:54:51.165Z"), Some(1_773_741_291_165.0));
+        assert_eq!(parse_rfc3339("2026-03-17T11:54:51.165+02:00"), Some(1_773_741_291_165.0));
+        let micro = parse_rfc3339("2026-03-17T09:54:51.165812Z").unwrap();
+        assert!((micro - 1_773_741_291_165.812).abs() < 0.01);
+        assert_eq!(parse_rfc3339("2000-02-29T12:00:00Z"), Some(951_825_600_000.0));
+    }
+
+    #[test]
+    fn rfc3339_rejects_garbage() {
+        for bad in ["", "soon", "2026-03-17", "2026-13-01T00:00:00Z", "2026-03-17T09:54:51", "2026-03-17T09:54:51.Z", "２０２６-03-17T09:54:51Z", "2026-03-17T09:54:51+0200"] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn http_date_and_retry_after() {
+        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784_111_777_000.0));
+        assert_eq!(parse_retry_after("2", 0.0), Some(2000.0));
+        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:49:39 GMT", 784_111_777_000.0), Some(2000.0));
+        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:49:30 GMT", 784_111_777_000.0), Some(0.0));
+        assert_eq!(parse_retry_after("later", 0.0), None);
+        assert_eq!(parse_retry_after("-1", 0.0), None);
+    }
+}

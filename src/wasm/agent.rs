@@ -1,0 +1,228 @@
+//! The exported `Agent` class: agent-core's API. Methods validate their input, tell the
+//! machine, and let the driver perform the effects. Synchronous parts (SPEC §3: the user
+//! message, `onStreamingChange(true)` and `message_sent` before `sendMessage` returns) happen
+//! inside the call; the returned promise settles later.
+
+use std::rc::Rc;
+
+use js_sys::{Function, Object, Promise};
+use wasm_bindgen::prelude::*;
+
+use super::convert::{error, error_classes, get, type_error};
+use super::driver::{drive, history_error, messages_array, now, shutdown, Inner};
+use super::options::{parse, Parsed};
+use crate::machine::{Busy, HistoryError, Machine, OpId};
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_NOTE: &str = r#"
+// The package entry (index.d.ts) carries agent-core's full types; these are the raw bindings.
+"#;
+
+/// Kapa's agent: streaming, tool calls, approvals, token lifecycle, retries and history.
+#[wasm_bindgen]
+pub struct Agent {
+    inner: Rc<Inner>,
+}
+
+fn seed() -> u64 {
+    let crypto = get(&js_sys::global(), "crypto");
+    let get_random = get(&crypto, "getRandomValues");
+    if let Some(f) = get_random.dyn_ref::<Function>() {
+        let buf = js_sys::Uint32Array::new_with_length(2);
+        if f.call1(&crypto, &buf).is_ok() {
+            return ((buf.get_index(0) as u64) << 32) | buf.get_index(1) as u64;
+        }
+    }
+    let a = (js_sys::Math::random() * 4_294_967_296.0) as u64;
+    let b = (js_sys::Math::random() * 4_294_967_296.0) as u64;
+    (a << 32) | b ^ (now() as u64)
+}
+
+use wasm_bindgen::JsCast;
+
+#[wasm_bindgen]
+impl Agent {
+    /// `new Agent(options)`: validates at once (TypeError naming the option); fetches nothing.
+    #[wasm_bindgen(constructor)]
+    pub fn new(options: JsValue) -> Result<Agent, JsValue> {
+        #[cfg(feature = "panic-hook")]
+        console_error_panic_hook::set_once();
+        let Parsed { config, js } = parse(&options).map_err(|e| type_error(&e))?;
+        let snapshot = Object::assign(&Object::new(), options.unchecked_ref());
+        let inner = Inner::new(Machine::new(config, seed()), js, snapshot.into());
+        Ok(Agent { inner })
+    }
+
+    /// Send a user message and run the agent loop; resolves when the turn ends.
+    #[wasm_bindgen(js_name = sendMessage)]
+    pub fn send_message(&self, text: JsValue) -> Result<Promise, JsValue> {
+        let Some(text) = text.as_string() else {
+            return Err(type_error("sendMessage(text): text must be a string"));
+        };
+        if self.inner.closed.get() {
+            return Ok(Promise::reject(&error("This agent was freed")));
+        }
+        let started = self.inner.machine.borrow_mut().send_message(&text, now());
+        match started {
+            Ok(None) => Ok(Promise::resolve(&JsValue::UNDEFINED)),
+            Err(Busy) => Ok(Promise::reject(&error(
+                "A response is already streaming: wait for it to finish or call stopGeneration() first",
+            ))),
+            Ok(Some(turn)) => {
+                let inner = self.inner.clone();
+                let promise = Promise::new(&mut |resolve, _reject| {
+                    inner.turns.borrow_mut().insert(turn, resolve);
+                });
+                drive(&self.inner);
+                Ok(promise)
+            }
+        }
+    }
+
+    /// Abort the current response; open tool calls become `stopped`.
+    #[wasm_bindgen(js_name = stopGeneration)]
+    pub fn stop_generation(&self) {
+        self.inner.machine.borrow_mut().stop();
+        drive(&self.inner);
+    }
+
+    /// Stop, clear the messages and the thread id. The session token is kept.
+    #[wasm_bindgen(js_name = resetConversation)]
+    pub fn reset_conversation(&self) {
+        self.inner.machine.borrow_mut().reset();
+        drive(&self.inner);
+    }
+
+    /// Approve a tool call that is `approval_requested`; otherwise nothing happens.
+    #[wasm_bindgen(js_name = approveToolCall)]
+    pub fn approve_tool_call(&self, id: JsValue) {
+        if let Some(id) = id.as_string() {
+            self.inner.machine.borrow_mut().approve(&id);
+            drive(&self.inner);
+        }
+    }
+
+    /// Reject a tool call that is `approval_requested`; otherwise nothing happens.
+    #[wasm_bindgen(js_name = rejectToolCall)]
+    pub fn reject_tool_call(&self, id: JsValue) {
+        if let Some(id) = id.as_string() {
+            self.inner.machine.borrow_mut().reject(&id, now());
+            drive(&self.inner);
+        }
+    }
+
+    /// Change options without resetting. Validates like the constructor; on error nothing changes.
+    #[wasm_bindgen(js_name = updateOptions)]
+    pub fn update_options(&self, partial: JsValue) -> Result<(), JsValue> {
+        if !partial.is_object() {
+            return Err(type_error("updateOptions(partial): partial must be an object"));
+        }
+        let merged = Object::assign(&Object::new(), self.inner.options.borrow().unchecked_ref());
+        let merged = Object::assign(&merged, partial.unchecked_ref());
+        let Parsed { config, js } = parse(&merged).map_err(|e| type_error(&e))?;
+        self.inner.machine.borrow_mut().set_config(config);
+        *self.inner.js.borrow_mut() = js;
+        *self.inner.options.borrow_mut() = merged.into();
+        Ok(())
+    }
+
+    /// The current messages (the same array until something changes).
+    #[wasm_bindgen(js_name = getMessages)]
+    pub fn get_messages(&self) -> JsValue {
+        messages_array(&self.inner)
+    }
+
+    #[wasm_bindgen(js_name = getIsStreaming)]
+    pub fn get_is_streaming(&self) -> bool {
+        self.inner.machine.borrow().is_streaming()
+    }
+
+    #[wasm_bindgen(js_name = getThreadId)]
+    pub fn get_thread_id(&self) -> JsValue {
+        self.inner.machine.borrow().thread_id().map_or(JsValue::NULL, JsValue::from_str)
+    }
+
+    /// Forget the cached session token; the next request fetches a new one.
+    #[wasm_bindgen(js_name = clearSession)]
+    pub fn clear_session(&self) {
+        self.inner.machine.borrow_mut().clear_session();
+    }
+
+    fn history_promise(&self, started: Result<OpId, HistoryError>, thread_id: &str) -> Promise {
+        match started {
+            Err(e) => Promise::reject(&history_error(&e, thread_id)),
+            Ok(op) => {
+                let inner = self.inner.clone();
+                let thread_id = thread_id.to_owned();
+                let promise = Promise::new(&mut |resolve, reject| {
+                    inner.history.borrow_mut().insert(op, (resolve, reject, thread_id.clone()));
+                });
+                drive(&self.inner);
+                promise
+            }
+        }
+    }
+
+    /// `listThreads({limit?, cursor?})` → `{threads, nextCursor}`.
+    #[wasm_bindgen(js_name = listThreads)]
+    pub fn list_threads(&self, params: JsValue) -> Promise {
+        let (limit, cursor) = if params.is_undefined() || params.is_null() {
+            (JsValue::UNDEFINED, JsValue::UNDEFINED)
+        } else if params.is_object() {
+            (get(&params, "limit"), get(&params, "cursor"))
+        } else {
+            return Promise::reject(&type_error("listThreads(params): params must be an object"));
+        };
+        let limit = match limit.as_f64() {
+            _ if limit.is_undefined() => None,
+            Some(n) if n >= 1.0 && n.fract() == 0.0 && n <= 1_000_000.0 => Some(n as u32),
+            _ => return Promise::reject(&type_error("listThreads: limit must be a positive whole number")),
+        };
+        let cursor = match cursor.as_string() {
+            _ if cursor.is_undefined() || cursor.is_null() => None,
+            Some(c) => Some(c),
+            None => return Promise::reject(&type_error("listThreads: cursor must be a string")),
+        };
+        let started = self.inner.machine.borrow_mut().list_threads(limit, cursor, now());
+        self.history_promise(started, "")
+    }
+
+    /// Load a stored thread and make it the current conversation.
+    #[wasm_bindgen(js_name = resumeThread)]
+    pub fn resume_thread(&self, thread_id: JsValue) -> Promise {
+        let Some(id) = thread_id.as_string().filter(|s| !s.is_empty()) else {
+            return Promise::reject(&type_error("resumeThread(threadId): threadId must be a non-empty string"));
+        };
+        let started = self.inner.machine.borrow_mut().resume_thread(&id, now());
+        self.history_promise(started, &id)
+    }
+
+    /// Delete a stored thread; resets the conversation when it is the current one.
+    #[wasm_bindgen(js_name = deleteThread)]
+    pub fn delete_thread(&self, thread_id: JsValue) -> Promise {
+        let Some(id) = thread_id.as_string().filter(|s| !s.is_empty()) else {
+            return Promise::reject(&type_error("deleteThread(threadId): threadId must be a non-empty string"));
+        };
+        let started = self.inner.machine.borrow_mut().delete_thread(&id, now());
+        self.history_promise(started, &id)
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        shutdown(&self.inner);
+    }
+}
+
+/// The history error classes, for the package entry to re-export.
+#[wasm_bindgen(js_name = __errorClasses, skip_typescript)]
+pub fn error_classes_export() -> JsValue {
+    error_classes()
+}
+
+/// Registers `zod-to-json-schema` for Zod 3 schemas (the entry does it when the peer is installed).
+#[wasm_bindgen(js_name = __setZodToJsonSchema, skip_typescript)]
+pub fn set_zod_to_json_schema(f: JsValue) {
+    super::options::set_zod_to_json_schema(&f);
+}
+

@@ -1,0 +1,144 @@
+//! Values across the boundary. Out (Rust → JS): one configured serde-wasm-bindgen serializer
+//! that makes plain objects (never `Map`s) and `null` for JSON null. In (JS → Rust): a walker
+//! with `JSON.stringify`'s semantics that reports what cannot be JSON (functions, symbols,
+//! BigInt, cycles) instead of dropping it silently.
+
+use js_sys::{Array, Object, Reflect};
+use serde::Serialize;
+use serde_json::{Map, Number, Value};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+#[wasm_bindgen(module = "/src/wasm/errors.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = makeError)]
+    pub fn make_error(kind: &str, detail: &str) -> JsValue;
+    #[wasm_bindgen(js_name = errorClasses)]
+    pub fn error_classes() -> JsValue;
+}
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(catch, js_name = String)]
+    fn js_string(v: &JsValue) -> Result<js_sys::JsString, JsValue>;
+}
+
+/// Nesting deeper than this is refused (and catches cycles early).
+const MAX_DEPTH: usize = 128;
+
+pub fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
+    let serializer = serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true).serialize_missing_as_null(true);
+    value.serialize(&serializer).unwrap_or(JsValue::UNDEFINED)
+}
+
+pub fn type_error(message: &str) -> JsValue {
+    make_error("type", message)
+}
+
+pub fn error(message: &str) -> JsValue {
+    make_error("error", message)
+}
+
+/// The text of a thrown value: an Error's message, else `String(thrown)`.
+pub fn error_text(thrown: &JsValue) -> String {
+    if let Some(e) = thrown.dyn_ref::<js_sys::Error>() {
+        return String::from(e.message());
+    }
+    if thrown.is_object() {
+        if let Some(m) = Reflect::get(thrown, &"message".into()).ok().and_then(|m| m.as_string()) {
+            return m;
+        }
+    }
+    js_string(thrown).map(String::from).unwrap_or_else(|_| "unknown error".into())
+}
+
+/// Read a JS value as JSON (`undefined` at the top becomes `null`).
+pub fn from_js(value: &JsValue) -> Result<Value, String> {
+    let mut stack = Vec::new();
+    Ok(walk(value, &mut stack)?.unwrap_or(Value::Null))
+}
+
+fn walk(v: &JsValue, stack: &mut Vec<JsValue>) -> Result<Option<Value>, String> {
+    if v.is_undefined() {
+        return Ok(None);
+    }
+    if v.is_null() {
+        return Ok(Some(Value::Null));
+    }
+    if let Some(b) = v.as_bool() {
+        return Ok(Some(Value::Bool(b)));
+    }
+    if let Some(n) = v.as_f64() {
+        return Ok(Some(Number::from_f64(n).map_or(Value::Null, Value::Number)));
+    }
+    if let Some(s) = v.as_string() {
+        return Ok(Some(Value::String(s)));
+    }
+    if v.is_bigint() {
+        return Err("a BigInt is not JSON-serialisable".into());
+    }
+    if v.is_function() {
+        return Err("a function is not JSON-serialisable".into());
+    }
+    if v.is_symbol() {
+        return Err("a symbol is not JSON-serialisable".into());
+    }
+    if !v.is_object() {
+        return Err("value is not JSON-serialisable".into());
+    }
+    if stack.iter().any(|s| Object::is(s, v)) {
+        return Err("a cyclic structure is not JSON-serialisable".into());
+    }
+    if stack.len() >= MAX_DEPTH {
+        return Err("value is nested too deeply to be JSON".into());
+    }
+    // Dates and other objects with toJSON behave as JSON.stringify makes them.
+    if let Ok(to_json) = Reflect::get(v, &"toJSON".into()) {
+        if let Some(f) = to_json.dyn_ref::<js_sys::Function>() {
+            let replaced = f.call0(v).map_err(|e| format!("toJSON() threw: {}", error_text(&e)))?;
+            stack.push(v.clone());
+            let r = walk(&replaced, stack);
+            stack.pop();
+            return r;
+        }
+    }
+    stack.push(v.clone());
+    let result = if Array::is_array(v) {
+        let arr: &Array = v.unchecked_ref();
+        let mut out = Vec::with_capacity(arr.length() as usize);
+        for item in arr.iter() {
+            out.push(walk(&item, stack)?.unwrap_or(Value::Null));
+        }
+        Value::Array(out)
+    } else {
+        let obj: &Object = v.unchecked_ref();
+        let mut out = Map::new();
+        for key in Object::keys(obj).iter() {
+            let Some(k) = key.as_string() else { continue };
+            let item = Reflect::get(v, &key).map_err(|e| format!("reading {k:?} threw: {}", error_text(&e)))?;
+            if let Some(val) = walk(&item, stack)? {
+                out.insert(k, val);
+            }
+        }
+        Value::Object(out)
+    };
+    stack.pop();
+    Ok(Some(result))
+}
+
+/// `obj[key]`, or `undefined` when `obj` is not an object or the getter throws.
+pub fn get(obj: &JsValue, key: &str) -> JsValue {
+    if !obj.is_object() && !obj.is_function() {
+        return JsValue::UNDEFINED;
+    }
+    Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// A plain object from key/value pairs.
+pub fn object(pairs: &[(&str, &JsValue)]) -> JsValue {
+    let obj = Object::new();
+    for (k, v) in pairs {
+        let _ = Reflect::set(&obj, &JsValue::from_str(k), v);
+    }
+    obj.into()
+}

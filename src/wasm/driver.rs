@@ -1,0 +1,462 @@
+//! Performs the machine's effects and feeds the results back.
+//!
+//! [`drive`] drains `Machine::poll` and performs each effect; it never holds a `RefCell`
+//! borrow while calling user JS, so a callback may call back into the agent (its own effects
+//! are picked up by the loop already running). Async work (token, fetch, tools, timer) runs
+//! in `spawn_local` tasks that report to the machine and call [`drive`] again. After the agent
+//! is dropped, every task finds it shut down and stops.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use js_sys::{Function, Promise, Reflect, Uint8Array};
+use serde_json::Value;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::{spawn_local, JsFuture};
+use web_sys::{AbortController, Response};
+
+use super::convert::{error_text, from_js, get, make_error, object, to_js};
+use super::options::JsSide;
+use crate::machine::{Effect, HistoryError, Machine, OpId, ReqId, TurnId};
+use crate::protocol::HttpRequest;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(callback: &JsValue, ms: f64) -> JsValue;
+    #[wasm_bindgen(js_name = clearTimeout)]
+    fn clear_timeout(id: &JsValue);
+}
+
+pub fn now() -> f64 {
+    js_sys::Date::now()
+}
+
+/// The JS objects of the current messages, reused while a message's revision is unchanged.
+#[derive(Default)]
+pub struct MessageCache {
+    revision: Option<u64>,
+    items: Vec<(u64, u64, JsValue)>,
+    array: JsValue,
+}
+
+/// Everything one agent owns, shared by the class and its tasks.
+pub struct Inner {
+    pub machine: RefCell<Machine>,
+    pub js: RefCell<JsSide>,
+    pub options: RefCell<JsValue>,
+    fetches: RefCell<HashMap<ReqId, AbortController>>,
+    tools: RefCell<HashMap<String, AbortController>>,
+    pub turns: RefCell<HashMap<TurnId, Function>>,
+    pub history: RefCell<HashMap<OpId, (Function, Function, String)>>,
+    cache: RefCell<MessageCache>,
+    timer: RefCell<Option<(f64, JsValue)>>,
+    driving: Cell<bool>,
+    pub closed: Cell<bool>,
+}
+
+impl Inner {
+    pub fn new(machine: Machine, js: JsSide, options: JsValue) -> Rc<Self> {
+        Rc::new(Inner {
+            machine: RefCell::new(machine),
+            js: RefCell::new(js),
+            options: RefCell::new(options),
+            fetches: RefCell::default(),
+            tools: RefCell::default(),
+            turns: RefCell::default(),
+            history: RefCell::default(),
+            cache: RefCell::default(),
+            timer: RefCell::default(),
+            driving: Cell::new(false),
+            closed: Cell::new(false),
+        })
+    }
+}
+
+/// Call a user callback; a throw is reported to the console and otherwise ignored.
+fn call(f: &Function, args: &[&JsValue]) {
+    let r = match args {
+        [] => f.call0(&JsValue::UNDEFINED),
+        [a] => f.call1(&JsValue::UNDEFINED, a),
+        [a, b] => f.call2(&JsValue::UNDEFINED, a, b),
+        [a, b, c, ..] => f.call3(&JsValue::UNDEFINED, a, b, c),
+    };
+    if let Err(e) = r {
+        web_sys::console::error_2(&"kapa-agent-wasm: a callback threw:".into(), &e);
+    }
+}
+
+/// The current messages as a JS array: the same array until something changes; unchanged
+/// message objects keep their identity.
+pub fn messages_array(inner: &Inner) -> JsValue {
+    let machine = inner.machine.borrow();
+    let mut cache = inner.cache.borrow_mut();
+    if cache.revision == Some(machine.revision()) {
+        return cache.array.clone();
+    }
+    let mut old: HashMap<u64, (u64, JsValue)> = cache.items.drain(..).map(|(id, rev, v)| (id, (rev, v))).collect();
+    let array = js_sys::Array::new();
+    let mut items = Vec::with_capacity(machine.messages().len());
+    for slot in machine.messages() {
+        let value = match old.remove(&slot.id) {
+            Some((rev, v)) if rev == slot.rev => v,
+            _ => to_js(&slot.message),
+        };
+        array.push(&value);
+        items.push((slot.id, slot.rev, value));
+    }
+    cache.items = items;
+    cache.array = array.into();
+    cache.revision = Some(machine.revision());
+    cache.array.clone()
+}
+
+/// Drain and perform the machine's effects, then re-arm the timer.
+pub fn drive(inner: &Rc<Inner>) {
+    if inner.driving.get() {
+        return; // the loop already running picks up what a re-entrant call queued
+    }
+    inner.driving.set(true);
+    loop {
+        let effect = inner.machine.borrow_mut().poll();
+        match effect {
+            Some(effect) => perform(inner, effect),
+            None => break,
+        }
+    }
+    inner.driving.set(false);
+    arm_timer(inner);
+}
+
+fn arm_timer(inner: &Rc<Inner>) {
+    let wake = if inner.closed.get() { None } else { inner.machine.borrow().next_wake() };
+    let mut timer = inner.timer.borrow_mut();
+    if timer.as_ref().map(|(at, _)| *at) == wake {
+        return;
+    }
+    if let Some((_, id)) = timer.take() {
+        clear_timeout(&id);
+    }
+    if let Some(at) = wake {
+        let weak = Rc::downgrade(inner);
+        let callback = Closure::once_into_js(move || {
+            if let Some(inner) = weak.upgrade() {
+                inner.timer.borrow_mut().take();
+                if !inner.closed.get() {
+                    inner.machine.borrow_mut().handle_timer(now());
+                    drive(&inner);
+                }
+            }
+        });
+        *timer = Some((at, set_timeout(&callback, (at - now()).max(0.0))));
+    }
+}
+
+fn perform(inner: &Rc<Inner>, effect: Effect) {
+    match effect {
+        Effect::GetToken => get_token(inner),
+        Effect::Fetch { req, request } => start_fetch(inner, req, request),
+        Effect::CancelFetch { req } => {
+            if let Some(c) = inner.fetches.borrow_mut().remove(&req) {
+                c.abort();
+            }
+        }
+        Effect::RunTool { call_id, name, arguments } => run_tool(inner, call_id, name, arguments),
+        Effect::AbortTool { call_id } => {
+            if let Some(c) = inner.tools.borrow_mut().remove(&call_id) {
+                c.abort();
+            }
+        }
+        Effect::MessagesChanged => {
+            let array = messages_array(inner);
+            let f = inner.js.borrow().on_messages_change.clone();
+            call(&f, &[&array]);
+        }
+        Effect::StreamingChanged(on) => {
+            let f = inner.js.borrow().on_streaming_change.clone();
+            call(&f, &[&JsValue::from_bool(on)]);
+        }
+        Effect::ThreadIdChanged(id) => {
+            let f = inner.js.borrow().on_thread_id_change.clone();
+            if let Some(f) = f {
+                call(&f, &[&id.map_or(JsValue::NULL, |s| JsValue::from_str(&s))]);
+            }
+        }
+        Effect::Event(e) => {
+            let f = inner.js.borrow().on_event.clone();
+            if let Some(f) = f {
+                let event = object(&[("type", &JsValue::from_str(e.kind)), ("data", &to_js(&e.data))]);
+                call(&f, &[&event]);
+            }
+        }
+        Effect::TurnEnded { turn } => {
+            let resolve = inner.turns.borrow_mut().remove(&turn);
+            if let Some(resolve) = resolve {
+                call(&resolve, &[]);
+            }
+        }
+        Effect::HistoryDone { op, result } => {
+            let settle = inner.history.borrow_mut().remove(&op);
+            if let Some((resolve, reject, thread_id)) = settle {
+                match result {
+                    Ok(v) if v.is_null() => call(&resolve, &[]),
+                    Ok(v) => call(&resolve, &[&to_js(&v)]),
+                    Err(e) => call(&reject, &[&history_error(&e, &thread_id)]),
+                }
+            }
+        }
+    }
+}
+
+pub fn history_error(e: &HistoryError, thread_id: &str) -> JsValue {
+    match e {
+        HistoryError::Disabled => make_error("history_disabled", ""),
+        HistoryError::SessionWithoutOwner => make_error("session_without_owner", ""),
+        HistoryError::ThreadNotFound => make_error("thread_not_found", thread_id),
+        HistoryError::Busy => make_error("error", "Cannot change threads while a response is streaming: stop it first"),
+        HistoryError::Failed(text) => make_error("error", text),
+    }
+}
+
+/// Await a value that may be a promise (or any thenable).
+async fn settle(value: JsValue) -> Result<JsValue, JsValue> {
+    if get(&value, "then").is_function() {
+        JsFuture::from(Promise::resolve(&value)).await
+    } else {
+        Ok(value)
+    }
+}
+
+fn get_token(inner: &Rc<Inner>) {
+    let f = inner.js.borrow().get_session_token.clone();
+    let called = f.call0(&JsValue::UNDEFINED);
+    let inner = inner.clone();
+    spawn_local(async move {
+        let result = match called {
+            Ok(v) => settle(v).await,
+            Err(e) => Err(e),
+        };
+        if inner.closed.get() {
+            return;
+        }
+        let result = match result {
+            Ok(v) => from_js(&v).map_err(|e| format!("getSessionToken() resolved to a value that is not JSON: {e}")),
+            Err(e) => Err(format!("getSessionToken() failed: {}", error_text(&e))),
+        };
+        inner.machine.borrow_mut().handle_token(result, now());
+        drive(&inner);
+    });
+}
+
+fn start_fetch(inner: &Rc<Inner>, req: ReqId, request: HttpRequest) {
+    let Ok(controller) = AbortController::new() else {
+        inner.machine.borrow_mut().handle_network_error(req, "AbortController is not available", now());
+        return;
+    };
+    let headers = js_sys::Object::new();
+    for (k, v) in &request.headers {
+        let _ = Reflect::set(&headers, &JsValue::from_str(k), &JsValue::from_str(v));
+    }
+    let body = request.body.as_deref().map_or(JsValue::UNDEFINED, JsValue::from_str);
+    let init = object(&[
+        ("method", &JsValue::from_str(request.method)),
+        ("headers", &headers),
+        ("body", &body),
+        ("signal", &controller.signal()),
+    ]);
+    inner.fetches.borrow_mut().insert(req, controller);
+    let fetch = get(&js_sys::global(), "fetch");
+    let url = JsValue::from_str(&request.url);
+    let started = match fetch.dyn_ref::<Function>() {
+        Some(f) => f.call2(&JsValue::UNDEFINED, &url, &init),
+        None => Err(JsValue::from_str("fetch is not available in this environment")),
+    };
+    let inner = inner.clone();
+    spawn_local(async move {
+        let response = match started {
+            Ok(p) => settle(p).await,
+            Err(e) => Err(e),
+        };
+        let live = |inner: &Inner| !inner.closed.get() && inner.fetches.borrow().contains_key(&req);
+        if !live(&inner) {
+            return;
+        }
+        let response: Response = match response.and_then(|r| r.dyn_into::<Response>().map_err(|_| JsValue::from_str("fetch did not return a Response"))) {
+            Ok(r) => r,
+            Err(e) => {
+                inner.fetches.borrow_mut().remove(&req);
+                inner.machine.borrow_mut().handle_network_error(req, &error_text(&e), now());
+                return drive(&inner);
+            }
+        };
+        let status = response.status();
+        let header = |name: &str| response.headers().get(name).ok().flatten();
+        if request.stream && (200..300).contains(&status) {
+            inner.machine.borrow_mut().handle_stream_open(req, header("content-type").as_deref());
+            drive(&inner);
+            read_stream(&inner, req, &response).await;
+        } else {
+            let text = match response.text() {
+                Ok(p) => JsFuture::from(p).await.ok().and_then(|t| t.as_string()).unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            if !live(&inner) {
+                return;
+            }
+            inner.fetches.borrow_mut().remove(&req);
+            let retry_after = header("retry-after");
+            inner.machine.borrow_mut().handle_response(req, status, retry_after.as_deref(), &text, now());
+            drive(&inner);
+        }
+    });
+}
+
+async fn read_stream(inner: &Rc<Inner>, req: ReqId, response: &Response) {
+    let live = || !inner.closed.get() && inner.fetches.borrow().contains_key(&req);
+    let Some(body) = response.body() else {
+        if live() {
+            inner.machine.borrow_mut().handle_stream_end(req, now());
+            drive(inner);
+        }
+        return;
+    };
+    let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().unchecked_into();
+    loop {
+        let chunk = JsFuture::from(reader.read()).await;
+        if !live() {
+            let _ = reader.cancel();
+            return;
+        }
+        match chunk {
+            Err(_) => {
+                inner.fetches.borrow_mut().remove(&req);
+                inner.machine.borrow_mut().handle_stream_error(req);
+                drive(inner);
+                return;
+            }
+            Ok(chunk) => {
+                if get(&chunk, "done").as_bool().unwrap_or(true) {
+                    inner.fetches.borrow_mut().remove(&req);
+                    inner.machine.borrow_mut().handle_stream_end(req, now());
+                    drive(inner);
+                    return;
+                }
+                let value = get(&chunk, "value");
+                if let Some(bytes) = value.dyn_ref::<Uint8Array>() {
+                    let bytes = bytes.to_vec();
+                    inner.machine.borrow_mut().handle_chunk(req, &bytes, now());
+                    drive(inner);
+                }
+            }
+        }
+    }
+}
+
+fn run_tool(inner: &Rc<Inner>, call_id: String, name: String, arguments: Value) {
+    let (execute, standard, context) = {
+        let js = inner.js.borrow();
+        match js.tools.iter().find(|t| t.name == name) {
+            Some(t) => (t.execute.clone(), t.standard.clone(), js.context.clone()),
+            None => {
+                drop(js);
+                inner.machine.borrow_mut().handle_tool_result(&call_id, Err(format!("Unknown tool: {name}")), 0.0, now());
+                return;
+            }
+        }
+    };
+    let Ok(controller) = AbortController::new() else { return };
+    let signal = controller.signal();
+    inner.tools.borrow_mut().insert(call_id.clone(), controller);
+    let inner = inner.clone();
+    spawn_local(async move {
+        let started = now();
+        let mut args = to_js(&arguments);
+        if let Some(schema) = standard {
+            match validate_standard(&schema, &args).await {
+                Ok(value) => args = value,
+                Err(e) => {
+                    if inner.tools.borrow_mut().remove(&call_id).is_some() && !inner.closed.get() {
+                        inner.machine.borrow_mut().handle_tool_result(&call_id, Err(format!("Invalid arguments for tool {name}: {e}")), 0.0, now());
+                        drive(&inner);
+                    }
+                    return;
+                }
+            }
+        }
+        let options = object(&[("signal", &signal), ("toolCallId", &JsValue::from_str(&call_id))]);
+        let outcome = match execute.call3(&JsValue::UNDEFINED, &args, &context, &options) {
+            Ok(v) => settle(v).await,
+            Err(e) => Err(e),
+        };
+        let duration = now() - started;
+        if inner.tools.borrow_mut().remove(&call_id).is_none() || inner.closed.get() {
+            return; // stopped or reset meanwhile: the late result is dropped
+        }
+        let outcome = match outcome {
+            Ok(v) => from_js(&v).map_err(|e| format!("The tool's result is not JSON-serialisable: {e}")),
+            Err(e) => Err(error_text(&e)),
+        };
+        inner.machine.borrow_mut().handle_tool_result(&call_id, outcome, duration, now());
+        drive(&inner);
+    });
+}
+
+/// Standard Schema validation: the (possibly transformed) value, or the issues as text.
+async fn validate_standard(schema: &JsValue, args: &JsValue) -> Result<JsValue, String> {
+    let standard = get(schema, "~standard");
+    let validate: Function = get(&standard, "validate").unchecked_into();
+    let result = match validate.call1(&standard, args) {
+        Ok(r) => settle(r).await.map_err(|e| error_text(&e))?,
+        Err(e) => return Err(error_text(&e)),
+    };
+    let issues = get(&result, "issues");
+    if js_sys::Array::is_array(&issues) {
+        let text: Vec<String> = js_sys::Array::from(&issues)
+            .iter()
+            .map(|issue| {
+                let message = get(&issue, "message").as_string().unwrap_or_else(|| "invalid".into());
+                let path = get(&issue, "path");
+                let path: Vec<String> = if js_sys::Array::is_array(&path) {
+                    js_sys::Array::from(&path)
+                        .iter()
+                        .map(|seg| {
+                            let key = if seg.is_object() { get(&seg, "key") } else { seg };
+                            key.as_string().or_else(|| key.as_f64().map(|n| n.to_string())).unwrap_or_default()
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                if path.is_empty() { message } else { format!("{}: {message}", path.join(".")) }
+            })
+            .collect();
+        return Err(text.join("; "));
+    }
+    Ok(get(&result, "value"))
+}
+
+/// The agent is gone: abort every request and tool, clear the timer, settle every promise.
+pub fn shutdown(inner: &Rc<Inner>) {
+    if inner.closed.replace(true) {
+        return;
+    }
+    for (_, c) in inner.fetches.borrow_mut().drain() {
+        c.abort();
+    }
+    for (_, c) in inner.tools.borrow_mut().drain() {
+        c.abort();
+    }
+    if let Some((_, id)) = inner.timer.borrow_mut().take() {
+        clear_timeout(&id);
+    }
+    let turns: Vec<Function> = inner.turns.borrow_mut().drain().map(|(_, f)| f).collect();
+    for resolve in turns {
+        call(&resolve, &[]);
+    }
+    let ops: Vec<Function> = inner.history.borrow_mut().drain().map(|(_, (_, reject, _))| reject).collect();
+    for reject in ops {
+        call(&reject, &[&make_error("error", "The agent was freed")]);
+    }
+}
