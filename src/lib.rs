@@ -49,4 +49,4 @@ pub mod schema;
 pub mod time;
 
 #[cfg(target_arch = "wasm32")]
-mod wasm;
+pub mod wasm;

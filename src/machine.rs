@@ -19,8 +19,8 @@ use crate::decode::{Framing, StreamDecoder};
 use crate::messages::{AgentMessage, Executor, MessageSlot, ToolCallDisplay, ToolCallStatus};
 use crate::options::Config;
 use crate::protocol::{
-    self, chat_body, parse_event, ChatInput, HistoryCall, HttpRequest, StreamEvent, Token, ToolResultItem,
-    STREAM_ENDED, UNEXPECTED_RESPONSE,
+    self, chat_body, parse_event, ChatInput, HistoryCall, HttpRequest, StreamEvent, Token,
+    ToolResultItem, STREAM_ENDED, UNEXPECTED_RESPONSE,
 };
 use crate::rng::Rng;
 use crate::schema;
@@ -66,22 +66,38 @@ pub enum Effect {
     /// Call `getSessionToken()` and report with [`Machine::handle_token`].
     GetToken,
     /// Start a fetch and report with `handle_response` / `handle_stream_open` + chunks.
-    Fetch { req: ReqId, request: HttpRequest },
+    Fetch {
+        req: ReqId,
+        request: HttpRequest,
+    },
     /// Abort a fetch (or cancel its body); nothing more about it will be accepted.
-    CancelFetch { req: ReqId },
+    CancelFetch {
+        req: ReqId,
+    },
     /// Run a client tool's `execute` and report with [`Machine::handle_tool_result`].
-    RunTool { call_id: String, name: String, arguments: Value },
+    RunTool {
+        call_id: String,
+        name: String,
+        arguments: Value,
+    },
     /// Abort the signal handed to a running `execute`.
-    AbortTool { call_id: String },
+    AbortTool {
+        call_id: String,
+    },
     /// Deliver [`Machine::messages`] to `onMessagesChange`.
     MessagesChanged,
     StreamingChanged(bool),
     ThreadIdChanged(Option<String>),
     Event(AgentEvent),
     /// The `sendMessage` promise of this turn resolves.
-    TurnEnded { turn: TurnId },
+    TurnEnded {
+        turn: TurnId,
+    },
     /// A history call's promise settles.
-    HistoryDone { op: OpId, result: Result<Value, HistoryError> },
+    HistoryDone {
+        op: OpId,
+        result: Result<Value, HistoryError>,
+    },
 }
 
 /// How a stream ended.
@@ -101,8 +117,15 @@ enum ReqState {
 
 #[derive(Debug)]
 enum Purpose {
-    Chat { turn: TurnId, body: String, idempotency_key: String },
-    History { op: OpId, call: HistoryCall },
+    Chat {
+        turn: TurnId,
+        body: String,
+        idempotency_key: String,
+    },
+    History {
+        op: OpId,
+        call: HistoryCall,
+    },
 }
 
 struct Request {
@@ -270,7 +293,11 @@ impl Machine {
         self.rev += 1;
         let id = self.next_message_id;
         self.next_message_id += 1;
-        self.messages.push(MessageSlot { id, rev: self.rev, message });
+        self.messages.push(MessageSlot {
+            id,
+            rev: self.rev,
+            message,
+        });
         self.messages_dirty = true;
         self.messages.len() - 1
     }
@@ -303,11 +330,20 @@ impl Machine {
             return Err(Busy);
         }
         Ok(Some(self.batch(|m| {
-            m.push_message(AgentMessage::User { content: text.to_owned() });
+            m.push_message(AgentMessage::User {
+                content: text.to_owned(),
+            });
             let turn = m.fresh_id();
-            m.turn = Some(Turn { id: turn, assistant: None, step: Vec::new() });
+            m.turn = Some(Turn {
+                id: turn,
+                assistant: None,
+                step: Vec::new(),
+            });
             m.emit(Effect::StreamingChanged(true));
-            m.event("message_sent", json!({ "messageLength": text.encode_utf16().count() }));
+            m.event(
+                "message_sent",
+                json!({ "messageLength": text.encode_utf16().count() }),
+            );
             m.start_chat(ChatInput::UserMessage(text.to_owned()), now_ms);
             turn
         })))
@@ -345,28 +381,42 @@ impl Machine {
 
     /// `approveToolCall(id)`: only acts on a call that is `approval_requested`.
     pub fn approve(&mut self, call_id: &str) {
-        let Some(call) = self.current_call(call_id) else { return };
+        let Some(call) = self.current_call(call_id) else {
+            return;
+        };
         if call.status != ToolCallStatus::ApprovalRequested {
             return;
         }
         let (name, arguments) = (call.name.clone(), call.arguments.clone());
         self.batch(|m| {
-            m.event("tool_approved", json!({"toolName": name, "toolCallId": call_id}));
+            m.event(
+                "tool_approved",
+                json!({"toolName": name, "toolCallId": call_id}),
+            );
             m.update_call(call_id, |c| c.status = ToolCallStatus::Executing);
-            m.emit(Effect::RunTool { call_id: call_id.to_owned(), name, arguments });
+            m.emit(Effect::RunTool {
+                call_id: call_id.to_owned(),
+                name,
+                arguments,
+            });
         });
     }
 
     /// `rejectToolCall(id)`: only acts on a call that is `approval_requested`.
     pub fn reject(&mut self, call_id: &str, now_ms: f64) {
-        let Some(call) = self.current_call(call_id) else { return };
+        let Some(call) = self.current_call(call_id) else {
+            return;
+        };
         if call.status != ToolCallStatus::ApprovalRequested {
             return;
         }
         let name = call.name.clone();
         self.batch(|m| {
             m.update_call(call_id, |c| c.status = ToolCallStatus::Denied);
-            m.event("tool_denied", json!({"toolName": name, "toolCallId": call_id}));
+            m.event(
+                "tool_denied",
+                json!({"toolName": name, "toolCallId": call_id}),
+            );
             m.check_step_complete(now_ms);
         });
     }
@@ -384,7 +434,12 @@ impl Machine {
         }))
     }
 
-    pub fn list_threads(&mut self, limit: Option<u32>, cursor: Option<String>, now_ms: f64) -> Result<OpId, HistoryError> {
+    pub fn list_threads(
+        &mut self,
+        limit: Option<u32>,
+        cursor: Option<String>,
+        now_ms: f64,
+    ) -> Result<OpId, HistoryError> {
         self.start_history(HistoryCall::List { limit, cursor }, now_ms)
     }
 
@@ -392,35 +447,54 @@ impl Machine {
         if self.config.enable_history && self.turn.is_some() {
             return Err(HistoryError::Busy);
         }
-        self.start_history(HistoryCall::Get { thread_id: thread_id.to_owned() }, now_ms)
+        self.start_history(
+            HistoryCall::Get {
+                thread_id: thread_id.to_owned(),
+            },
+            now_ms,
+        )
     }
 
     pub fn delete_thread(&mut self, thread_id: &str, now_ms: f64) -> Result<OpId, HistoryError> {
-        self.start_history(HistoryCall::Delete { thread_id: thread_id.to_owned() }, now_ms)
+        self.start_history(
+            HistoryCall::Delete {
+                thread_id: thread_id.to_owned(),
+            },
+            now_ms,
+        )
     }
 
     fn finish_history(&mut self, op: OpId, call: HistoryCall, body: &str) {
-        let parsed: Option<Value> = if body.trim().is_empty() { Some(Value::Null) } else { serde_json::from_str(body).ok() };
+        let parsed: Option<Value> = if body.trim().is_empty() {
+            Some(Value::Null)
+        } else {
+            serde_json::from_str(body).ok()
+        };
         let result = match (call, parsed) {
             (HistoryCall::List { .. }, Some(v)) => protocol::parse_thread_list(&v).ok_or(()),
-            (HistoryCall::Get { thread_id }, Some(v)) => match protocol::parse_thread_messages(&v, &self.config) {
-                Some(_) if self.turn.is_some() => {
-                    self.emit(Effect::HistoryDone { op, result: Err(HistoryError::Busy) });
-                    return;
-                }
-                Some(messages) => {
-                    self.messages.clear();
-                    self.rev += 1;
-                    for message in messages {
-                        self.push_message(message);
+            (HistoryCall::Get { thread_id }, Some(v)) => {
+                match protocol::parse_thread_messages(&v, &self.config) {
+                    Some(_) if self.turn.is_some() => {
+                        self.emit(Effect::HistoryDone {
+                            op,
+                            result: Err(HistoryError::Busy),
+                        });
+                        return;
                     }
-                    self.messages_dirty = true;
-                    self.set_thread_id(Some(thread_id.clone()));
-                    self.event("thread_resumed", json!({ "threadId": thread_id }));
-                    Ok(Value::Null)
+                    Some(messages) => {
+                        self.messages.clear();
+                        self.rev += 1;
+                        for message in messages {
+                            self.push_message(message);
+                        }
+                        self.messages_dirty = true;
+                        self.set_thread_id(Some(thread_id.clone()));
+                        self.event("thread_resumed", json!({ "threadId": thread_id }));
+                        Ok(Value::Null)
+                    }
+                    None => Err(()),
                 }
-                None => Err(()),
-            },
+            }
             (HistoryCall::Delete { thread_id }, _) => {
                 if self.thread_id.as_deref() == Some(thread_id.as_str()) {
                     self.reset_inner();
@@ -437,10 +511,19 @@ impl Machine {
     // -- requests, tokens, retries -----------------------------------------------------------
 
     fn start_chat(&mut self, input: ChatInput, now_ms: f64) {
-        let Some(turn) = self.turn.as_ref().map(|t| t.id) else { return };
+        let Some(turn) = self.turn.as_ref().map(|t| t.id) else {
+            return;
+        };
         let body = chat_body(&self.config, self.thread_id.as_deref(), &input);
         let idempotency_key = self.rng.uuid_v4();
-        self.new_request(Purpose::Chat { turn, body, idempotency_key }, now_ms);
+        self.new_request(
+            Purpose::Chat {
+                turn,
+                body,
+                idempotency_key,
+            },
+            now_ms,
+        );
     }
 
     fn new_request(&mut self, purpose: Purpose, now_ms: f64) {
@@ -464,9 +547,12 @@ impl Machine {
 
     /// Send a request now if a usable token is cached, else wait for one.
     fn dispatch(&mut self, req: ReqId, now_ms: f64) {
-        let Some(i) = self.request_index(req) else { return };
+        let Some(i) = self.request_index(req) else {
+            return;
+        };
         if let Some(token) = &self.token {
-            if token.expires_at_ms - now_ms > TOKEN_REFRESH_MARGIN_MS || self.requests[i].refreshed {
+            if token.expires_at_ms - now_ms > TOKEN_REFRESH_MARGIN_MS || self.requests[i].refreshed
+            {
                 let token = token.value.clone();
                 self.send(i, &token);
                 return;
@@ -485,7 +571,11 @@ impl Machine {
         r.state = ReqState::InFlight;
         r.token_used = Some(token.to_owned());
         let request = match &r.purpose {
-            Purpose::Chat { body, idempotency_key, .. } => protocol::chat_request(&self.config, body, token, idempotency_key),
+            Purpose::Chat {
+                body,
+                idempotency_key,
+                ..
+            } => protocol::chat_request(&self.config, body, token, idempotency_key),
             Purpose::History { call, .. } => protocol::history_request(&self.config, call, token),
         };
         let req = r.id;
@@ -497,8 +587,12 @@ impl Machine {
         self.batch(|m| {
             m.token_fetching = false;
             let token = result.and_then(|v| protocol::parse_token(&v));
-            let waiting: Vec<ReqId> =
-                m.requests.iter().filter(|r| r.state == ReqState::WaitingToken).map(|r| r.id).collect();
+            let waiting: Vec<ReqId> = m
+                .requests
+                .iter()
+                .filter(|r| r.state == ReqState::WaitingToken)
+                .map(|r| r.id)
+                .collect();
             match token {
                 Ok(token) => {
                     m.secrets.retain(|s| *s != token.value);
@@ -538,7 +632,9 @@ impl Machine {
     }
 
     fn fail_request(&mut self, req: ReqId, text: String) {
-        let Some(r) = self.take_request(req) else { return };
+        let Some(r) = self.take_request(req) else {
+            return;
+        };
         if matches!(r.state, ReqState::InFlight | ReqState::Streaming) {
             self.emit(Effect::CancelFetch { req });
         }
@@ -546,7 +642,10 @@ impl Machine {
             Purpose::Chat { turn, .. } => self.fail_turn(turn, &text),
             Purpose::History { op, .. } => {
                 let text = self.scrub(&text);
-                self.emit(Effect::HistoryDone { op, result: Err(HistoryError::Failed(text)) })
+                self.emit(Effect::HistoryDone {
+                    op,
+                    result: Err(HistoryError::Failed(text)),
+                })
             }
         }
     }
@@ -560,10 +659,14 @@ impl Machine {
         }
         r.retries += 1;
         let delay = delay_ms.unwrap_or_else(|| {
-            let cap = retry.max_delay_ms.min(retry.base_delay_ms * 2f64.powi(r.retries as i32 - 1));
+            let cap = retry
+                .max_delay_ms
+                .min(retry.base_delay_ms * 2f64.powi(r.retries as i32 - 1));
             self.rng.next_f64() * cap.max(0.0)
         });
-        r.state = ReqState::Backoff { until: now_ms + delay };
+        r.state = ReqState::Backoff {
+            until: now_ms + delay,
+        };
         true
     }
 
@@ -585,7 +688,9 @@ impl Machine {
     /// `fetch` rejected before any response byte.
     pub fn handle_network_error(&mut self, req: ReqId, detail: &str, now_ms: f64) {
         self.batch(|m| {
-            let Some(i) = m.request_index(req) else { return };
+            let Some(i) = m.request_index(req) else {
+                return;
+            };
             if m.requests[i].state != ReqState::InFlight {
                 return;
             }
@@ -598,9 +703,18 @@ impl Machine {
 
     /// A complete response that is not streamed: any non-2xx, or any history answer.
     /// `retry_after` is the `Retry-After` header, if any.
-    pub fn handle_response(&mut self, req: ReqId, status: u16, retry_after: Option<&str>, body: &str, now_ms: f64) {
+    pub fn handle_response(
+        &mut self,
+        req: ReqId,
+        status: u16,
+        retry_after: Option<&str>,
+        body: &str,
+        now_ms: f64,
+    ) {
         self.batch(|m| {
-            let Some(i) = m.request_index(req) else { return };
+            let Some(i) = m.request_index(req) else {
+                return;
+            };
             if m.requests[i].state != ReqState::InFlight {
                 return;
             }
@@ -609,25 +723,40 @@ impl Machine {
                     // A chat answer normally streams; a whole one is read as a one-chunk stream.
                     m.open_stream(req, None);
                     m.feed(req, body.as_bytes(), now_ms, true);
-                } else if let Some(Request { purpose: Purpose::History { op, call }, .. }) = m.take_request(req) {
+                } else if let Some(Request {
+                    purpose: Purpose::History { op, call },
+                    ..
+                }) = m.take_request(req)
+                {
                     m.finish_history(op, call, body);
                 }
                 return;
             }
-            let failure = format!("Agent request failed: {status} {}", truncate_chars(body, MAX_BODY_IN_ERROR)).trim_end().to_owned();
+            let failure = format!(
+                "Agent request failed: {status} {}",
+                truncate_chars(body, MAX_BODY_IN_ERROR)
+            )
+            .trim_end()
+            .to_owned();
             match status {
                 401 if !m.requests[i].retried_401 => {
                     let r = &mut m.requests[i];
                     r.retried_401 = true;
                     let used = r.token_used.take();
-                    if m.token.as_ref().map(|t| Some(&t.value) == used.as_ref()).unwrap_or(false) {
+                    if m.token
+                        .as_ref()
+                        .map(|t| Some(&t.value) == used.as_ref())
+                        .unwrap_or(false)
+                    {
                         m.token = None;
                     }
                     m.dispatch(req, now_ms);
                 }
                 429 => {
                     let wait = retry_after.and_then(|v| crate::time::parse_retry_after(v, now_ms));
-                    if wait.is_some_and(|w| w > m.config.retry.max_retry_after_ms) || !m.retry_later(i, wait, now_ms) {
+                    if wait.is_some_and(|w| w > m.config.retry.max_retry_after_ms)
+                        || !m.retry_later(i, wait, now_ms)
+                    {
                         m.fail_request(req, failure);
                     }
                 }
@@ -644,13 +773,19 @@ impl Machine {
                         } else {
                             serde_json::from_str::<Value>(body)
                                 .ok()
-                                .filter(|v| v.get("code").and_then(Value::as_str) == Some("session_without_owner"))
+                                .filter(|v| {
+                                    v.get("code").and_then(Value::as_str)
+                                        == Some("session_without_owner")
+                                })
                                 .map(|_| HistoryError::SessionWithoutOwner)
                         };
                         match err {
                             Some(err) => {
                                 m.take_request(req);
-                                m.emit(Effect::HistoryDone { op, result: Err(err) });
+                                m.emit(Effect::HistoryDone {
+                                    op,
+                                    result: Err(err),
+                                });
                             }
                             None => m.fail_request(req, failure),
                         }
@@ -696,10 +831,16 @@ impl Machine {
     }
 
     fn feed(&mut self, req: ReqId, bytes: &[u8], now_ms: f64, end: bool) {
-        let Some(i) = self.request_index(req) else { return };
+        let Some(i) = self.request_index(req) else {
+            return;
+        };
         let r = &mut self.requests[i];
-        let Purpose::Chat { turn, .. } = r.purpose else { return };
-        let Some(decoder) = r.decoder.as_mut() else { return };
+        let Purpose::Chat { turn, .. } = r.purpose else {
+            return;
+        };
+        let Some(decoder) = r.decoder.as_mut() else {
+            return;
+        };
         let mut frames = Vec::new();
         let mut result = decoder.feed(bytes, &mut frames);
         if end && result.is_ok() {
@@ -742,7 +883,11 @@ impl Machine {
         self.rev += 1;
         let id = self.next_message_id;
         self.next_message_id += 1;
-        self.messages.push(MessageSlot { id, rev: self.rev, message: AgentMessage::assistant() });
+        self.messages.push(MessageSlot {
+            id,
+            rev: self.rev,
+            message: AgentMessage::assistant(),
+        });
         let i = self.messages.len() - 1;
         if let Some(t) = self.turn.as_mut() {
             t.assistant = Some(i);
@@ -756,19 +901,31 @@ impl Machine {
     }
 
     fn current_call(&self, call_id: &str) -> Option<&ToolCallDisplay> {
-        self.current_assistant()?.tool_calls().find(|c| c.id == call_id)
+        self.current_assistant()?
+            .tool_calls()
+            .find(|c| c.id == call_id)
     }
 
     fn update_call(&mut self, call_id: &str, f: impl FnOnce(&mut ToolCallDisplay)) {
-        let Some(i) = self.turn.as_ref().and_then(|t| t.assistant) else { return };
-        if let Some(call) = self.messages.get_mut(i).and_then(|s| s.message.tool_call_mut(call_id)) {
+        let Some(i) = self.turn.as_ref().and_then(|t| t.assistant) else {
+            return;
+        };
+        if let Some(call) = self
+            .messages
+            .get_mut(i)
+            .and_then(|s| s.message.tool_call_mut(call_id))
+        {
             f(call);
             self.touch(i);
         }
     }
 
     /// Apply one stream event to the running turn. `Err` is a protocol failure.
-    fn apply_event(&mut self, turn: TurnId, event: StreamEvent) -> Result<Option<Terminal>, &'static str> {
+    fn apply_event(
+        &mut self,
+        turn: TurnId,
+        event: StreamEvent,
+    ) -> Result<Option<Terminal>, &'static str> {
         if self.turn.as_ref().map(|t| t.id) != Some(turn) {
             return Ok(None);
         }
@@ -782,18 +939,28 @@ impl Machine {
                     }
                 }
             }
-            StreamEvent::ToolCall { id, name, arguments, executor } => {
+            StreamEvent::ToolCall {
+                id,
+                name,
+                arguments,
+                executor,
+            } => {
                 if self.current_call(&id).is_some() {
                     return Err(UNEXPECTED_RESPONSE);
                 }
                 let client = executor == Executor::Client;
-                let needs_approval = client && self.config.tool(&name).is_some_and(|t| t.needs_approval);
+                let needs_approval =
+                    client && self.config.tool(&name).is_some_and(|t| t.needs_approval);
                 let call = ToolCallDisplay {
                     id,
                     display_name: self.config.display_name(&name),
                     name,
                     arguments,
-                    status: if client { ToolCallStatus::Pending } else { ToolCallStatus::Executing },
+                    status: if client {
+                        ToolCallStatus::Pending
+                    } else {
+                        ToolCallStatus::Executing
+                    },
                     result: None,
                     error: None,
                     duration_ms: None,
@@ -806,13 +973,24 @@ impl Machine {
                     self.touch(i);
                 }
             }
-            StreamEvent::ToolResult { id, completed, result, error, sources, duration_ms } => {
+            StreamEvent::ToolResult {
+                id,
+                completed,
+                result,
+                error,
+                sources,
+                duration_ms,
+            } => {
                 let call = self.current_call(&id).ok_or(UNEXPECTED_RESPONSE)?;
                 if call.executor != Some(Executor::Server) || !call.status.is_open() {
                     return Err(UNEXPECTED_RESPONSE);
                 }
                 self.update_call(&id, |c| {
-                    c.status = if completed { ToolCallStatus::Completed } else { ToolCallStatus::Error };
+                    c.status = if completed {
+                        ToolCallStatus::Completed
+                    } else {
+                        ToolCallStatus::Error
+                    };
                     c.result = result;
                     c.error = error;
                     c.sources = sources;
@@ -824,7 +1002,9 @@ impl Machine {
                 let mut order = Vec::with_capacity(tool_call_ids.len());
                 for id in &tool_call_ids {
                     let position = assistant.tool_calls().position(|c| {
-                        &c.id == id && c.executor == Some(Executor::Client) && c.status == ToolCallStatus::Pending
+                        &c.id == id
+                            && c.executor == Some(Executor::Client)
+                            && c.status == ToolCallStatus::Pending
                     });
                     let position = position.ok_or(UNEXPECTED_RESPONSE)?;
                     if order.iter().any(|(p, _)| *p == position) {
@@ -855,9 +1035,15 @@ impl Machine {
 
     /// `requires_action` arrived: run, refuse or ask approval for each named call.
     fn start_step(&mut self, now_ms: f64) {
-        let step = self.turn.as_ref().map(|t| t.step.clone()).unwrap_or_default();
+        let step = self
+            .turn
+            .as_ref()
+            .map(|t| t.step.clone())
+            .unwrap_or_default();
         for id in step {
-            let Some(call) = self.current_call(&id) else { continue };
+            let Some(call) = self.current_call(&id) else {
+                continue;
+            };
             let (name, arguments) = (call.name.clone(), call.arguments.clone());
             let check = match self.config.tool(&name) {
                 None => Err(format!("Unknown tool: {name}")),
@@ -877,7 +1063,11 @@ impl Machine {
                 Ok(true) => self.update_call(&id, |c| c.status = ToolCallStatus::ApprovalRequested),
                 Ok(false) => {
                     self.update_call(&id, |c| c.status = ToolCallStatus::Executing);
-                    self.emit(Effect::RunTool { call_id: id.clone(), name, arguments });
+                    self.emit(Effect::RunTool {
+                        call_id: id.clone(),
+                        name,
+                        arguments,
+                    });
                 }
             }
         }
@@ -885,8 +1075,16 @@ impl Machine {
     }
 
     /// A client tool's `execute` settled: its value, or the error text.
-    pub fn handle_tool_result(&mut self, call_id: &str, outcome: Result<Value, String>, duration_ms: f64, now_ms: f64) {
-        let Some(call) = self.current_call(call_id) else { return };
+    pub fn handle_tool_result(
+        &mut self,
+        call_id: &str,
+        outcome: Result<Value, String>,
+        duration_ms: f64,
+        now_ms: f64,
+    ) {
+        let Some(call) = self.current_call(call_id) else {
+            return;
+        };
         if call.status != ToolCallStatus::Executing {
             return; // stopped, reset or failed meanwhile: a late result is dropped
         }
@@ -919,22 +1117,32 @@ impl Machine {
 
     /// When every call of the step settled, send their results and read the next stream.
     fn check_step_complete(&mut self, now_ms: f64) {
-        let Some(turn) = self.turn.as_ref() else { return };
+        let Some(turn) = self.turn.as_ref() else {
+            return;
+        };
         if turn.step.is_empty() {
             return;
         }
-        let Some(assistant) = self.current_assistant() else { return };
+        let Some(assistant) = self.current_assistant() else {
+            return;
+        };
         let mut results = Vec::with_capacity(turn.step.len());
         for id in &turn.step {
-            let Some(call) = assistant.tool_calls().find(|c| &c.id == id) else { return };
+            let Some(call) = assistant.tool_calls().find(|c| &c.id == id) else {
+                return;
+            };
             results.push(match call.status {
-                ToolCallStatus::Completed => {
-                    ToolResultItem::Completed { id: id.clone(), output: call.result.clone().unwrap_or(Value::Null) }
+                ToolCallStatus::Completed => ToolResultItem::Completed {
+                    id: id.clone(),
+                    output: call.result.clone().unwrap_or(Value::Null),
+                },
+                ToolCallStatus::Error => ToolResultItem::Error {
+                    id: id.clone(),
+                    error: call.error.clone().unwrap_or_default(),
+                },
+                ToolCallStatus::Denied | ToolCallStatus::Stopped => {
+                    ToolResultItem::Denied { id: id.clone() }
                 }
-                ToolCallStatus::Error => {
-                    ToolResultItem::Error { id: id.clone(), error: call.error.clone().unwrap_or_default() }
-                }
-                ToolCallStatus::Denied | ToolCallStatus::Stopped => ToolResultItem::Denied { id: id.clone() },
                 _ => return, // still open
             });
         }
@@ -946,12 +1154,16 @@ impl Machine {
 
     /// Mark every open call of the turn with `status` (and `error`), aborting running tools.
     fn close_open_calls(&mut self, status: ToolCallStatus, error: Option<&str>) {
-        let Some(i) = self.turn.as_ref().and_then(|t| t.assistant) else { return };
+        let Some(i) = self.turn.as_ref().and_then(|t| t.assistant) else {
+            return;
+        };
         let mut aborted = Vec::new();
         let mut changed = false;
         for call in self.messages[i].message.tool_calls_mut() {
             if call.status.is_open() {
-                if call.status == ToolCallStatus::Executing && call.executor == Some(Executor::Client) {
+                if call.status == ToolCallStatus::Executing
+                    && call.executor == Some(Executor::Client)
+                {
                     aborted.push(call.id.clone());
                 }
                 call.status = status;
@@ -993,14 +1205,21 @@ impl Machine {
 
     fn complete_turn(&mut self) {
         self.close_open_calls(ToolCallStatus::Stopped, None);
-        let count = self.current_assistant().map_or(0, |m| m.tool_calls().count());
+        let count = self
+            .current_assistant()
+            .map_or(0, |m| m.tool_calls().count());
         let data = json!({"threadId": self.thread_id_value(), "toolCallCount": count});
         self.end_turn(Some(("response_completed", data)));
     }
 
     fn end_turn_stopped(&mut self, with_event: bool) {
         self.close_open_calls(ToolCallStatus::Stopped, None);
-        let event = with_event.then(|| ("generation_stopped", json!({"threadId": self.thread_id_value()})));
+        let event = with_event.then(|| {
+            (
+                "generation_stopped",
+                json!({"threadId": self.thread_id_value()}),
+            )
+        });
         self.end_turn(event);
     }
 

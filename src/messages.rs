@@ -25,7 +25,10 @@ pub enum ToolCallStatus {
 impl ToolCallStatus {
     /// Still waiting for something (not settled).
     pub fn is_open(self) -> bool {
-        matches!(self, Self::Pending | Self::ApprovalRequested | Self::Executing)
+        matches!(
+            self,
+            Self::Pending | Self::ApprovalRequested | Self::Executing
+        )
     }
 
     pub fn parse(s: &str) -> Option<Self> {
@@ -119,7 +122,11 @@ pub enum AgentMessage {
 
 impl AgentMessage {
     pub fn assistant() -> Self {
-        AgentMessage::Assistant { content: String::new(), blocks: Vec::new(), is_error: false }
+        AgentMessage::Assistant {
+            content: String::new(),
+            blocks: Vec::new(),
+            is_error: false,
+        }
     }
 
     /// Every tool call of an assistant message, in order.
@@ -151,11 +158,16 @@ impl AgentMessage {
 
     /// Append streamed text: to the last text block, or a new one after a tool_calls block.
     pub fn append_text(&mut self, text: &str) {
-        if let AgentMessage::Assistant { content, blocks, .. } = self {
+        if let AgentMessage::Assistant {
+            content, blocks, ..
+        } = self
+        {
             content.push_str(text);
             match blocks.last_mut() {
                 Some(ContentBlock::Text { content }) => content.push_str(text),
-                _ => blocks.push(ContentBlock::Text { content: text.to_owned() }),
+                _ => blocks.push(ContentBlock::Text {
+                    content: text.to_owned(),
+                }),
             }
         }
     }
@@ -165,15 +177,26 @@ impl AgentMessage {
         if let AgentMessage::Assistant { blocks, .. } = self {
             match blocks.last_mut() {
                 Some(ContentBlock::ToolCalls { tool_calls }) => tool_calls.push(call),
-                _ => blocks.push(ContentBlock::ToolCalls { tool_calls: vec![call] }),
+                _ => blocks.push(ContentBlock::ToolCalls {
+                    tool_calls: vec![call],
+                }),
             }
         }
     }
 
     /// SPEC §4: keep what was shown, add a final `"\n\n" + error` text block, mark as error.
     pub fn mark_failed(&mut self, error_text: &str) {
-        if let AgentMessage::Assistant { content, blocks, is_error } = self {
-            let text = if blocks.is_empty() { error_text.to_owned() } else { format!("\n\n{error_text}") };
+        if let AgentMessage::Assistant {
+            content,
+            blocks,
+            is_error,
+        } = self
+        {
+            let text = if blocks.is_empty() {
+                error_text.to_owned()
+            } else {
+                format!("\n\n{error_text}")
+            };
             content.push_str(&text);
             blocks.push(ContentBlock::Text { content: text });
             *is_error = true;

@@ -20,7 +20,12 @@ pub struct RetryConfig {
 
 impl Default for RetryConfig {
     fn default() -> Self {
-        RetryConfig { max_retries: 3, base_delay_ms: 500.0, max_delay_ms: 8_000.0, max_retry_after_ms: 60_000.0 }
+        RetryConfig {
+            max_retries: 3,
+            base_delay_ms: 500.0,
+            max_delay_ms: 8_000.0,
+            max_retry_after_ms: 60_000.0,
+        }
     }
 }
 

@@ -5,7 +5,9 @@
 use serde_json::{json, Map, Value};
 
 use crate::decode::Frame;
-use crate::messages::{AgentMessage, AgentSource, ContentBlock, Executor, ToolCallDisplay, ToolCallStatus};
+use crate::messages::{
+    AgentMessage, AgentSource, ContentBlock, Executor, ToolCallDisplay, ToolCallStatus,
+};
 use crate::options::Config;
 use crate::time::parse_rfc3339;
 
@@ -67,7 +69,10 @@ pub fn chat_body(config: &Config, thread_id: Option<&str>, input: &ChatInput) ->
     let mut body = Map::new();
     body.insert("integration_id".into(), json!(config.integration_id));
     body.insert("model".into(), json!(config.model));
-    body.insert("thread_id".into(), thread_id.map_or(Value::Null, |t| json!(t)));
+    body.insert(
+        "thread_id".into(),
+        thread_id.map_or(Value::Null, |t| json!(t)),
+    );
     let input = match input {
         ChatInput::UserMessage(text) => json!({"type": "user_message", "content": text}),
         ChatInput::ToolResults(results) => {
@@ -80,7 +85,9 @@ pub fn chat_body(config: &Config, thread_id: Option<&str>, input: &ChatInput) ->
                     ToolResultItem::Error { id, error } => {
                         json!({"tool_call_id": id, "status": "error", "error": error})
                     }
-                    ToolResultItem::Denied { id } => json!({"tool_call_id": id, "status": "denied"}),
+                    ToolResultItem::Denied { id } => {
+                        json!({"tool_call_id": id, "status": "denied"})
+                    }
                 })
                 .collect();
             json!({"type": "tool_results", "results": results})
@@ -100,7 +107,10 @@ pub fn chat_body(config: &Config, thread_id: Option<&str>, input: &ChatInput) ->
         body.insert("user".into(), user.clone());
     }
     if !config.source_group_ids_include.is_empty() {
-        body.insert("source_group_ids_include".into(), json!(config.source_group_ids_include));
+        body.insert(
+            "source_group_ids_include".into(),
+            json!(config.source_group_ids_include),
+        );
     }
     Value::Object(body).to_string()
 }
@@ -111,20 +121,38 @@ fn auth_headers(token: &str) -> Vec<(&'static str, String)> {
 }
 
 /// The chat request for one attempt.
-pub fn chat_request(config: &Config, body: &str, token: &str, idempotency_key: &str) -> HttpRequest {
+pub fn chat_request(
+    config: &Config,
+    body: &str,
+    token: &str,
+    idempotency_key: &str,
+) -> HttpRequest {
     let mut headers = auth_headers(token);
     headers.push(("Content-Type", "application/json".into()));
     headers.push(("Accept", "text/event-stream".into()));
     headers.push(("Idempotency-Key", idempotency_key.into()));
-    HttpRequest { method: "POST", url: agent_url(config, "chat/"), headers, body: Some(body.into()), stream: true }
+    HttpRequest {
+        method: "POST",
+        url: agent_url(config, "chat/"),
+        headers,
+        body: Some(body.into()),
+        stream: true,
+    }
 }
 
 /// History requests (PROTOCOL.md §4).
 #[derive(Debug, Clone, PartialEq)]
 pub enum HistoryCall {
-    List { limit: Option<u32>, cursor: Option<String> },
-    Get { thread_id: String },
-    Delete { thread_id: String },
+    List {
+        limit: Option<u32>,
+        cursor: Option<String>,
+    },
+    Get {
+        thread_id: String,
+    },
+    Delete {
+        thread_id: String,
+    },
 }
 
 pub fn history_request(config: &Config, call: &HistoryCall, token: &str) -> HttpRequest {
@@ -137,17 +165,31 @@ pub fn history_request(config: &Config, call: &HistoryCall, token: &str) -> Http
             if let Some(c) = cursor {
                 query.push(format!("cursor={}", encode_component(c)));
             }
-            let q = if query.is_empty() { String::new() } else { format!("?{}", query.join("&")) };
+            let q = if query.is_empty() {
+                String::new()
+            } else {
+                format!("?{}", query.join("&"))
+            };
             ("GET", agent_url(config, &format!("threads/{q}")))
         }
-        HistoryCall::Get { thread_id } => ("GET", agent_url(config, &format!("threads/{}/", encode_component(thread_id)))),
-        HistoryCall::Delete { thread_id } => {
-            ("DELETE", agent_url(config, &format!("threads/{}/", encode_component(thread_id))))
-        }
+        HistoryCall::Get { thread_id } => (
+            "GET",
+            agent_url(config, &format!("threads/{}/", encode_component(thread_id))),
+        ),
+        HistoryCall::Delete { thread_id } => (
+            "DELETE",
+            agent_url(config, &format!("threads/{}/", encode_component(thread_id))),
+        ),
     };
     let mut headers = auth_headers(token);
     headers.push(("Accept", "application/json".into()));
-    HttpRequest { method, url, headers, body: None, stream: false }
+    HttpRequest {
+        method,
+        url,
+        headers,
+        body: None,
+        stream: false,
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -156,13 +198,35 @@ pub fn history_request(config: &Config, call: &HistoryCall, token: &str) -> Http
 /// A decoded stream event (PROTOCOL.md §3).
 #[derive(Debug, Clone, PartialEq)]
 pub enum StreamEvent {
-    StreamStart { thread_id: String },
-    TextDelta { text: String },
-    ToolCall { id: String, name: String, arguments: Value, executor: Executor },
-    ToolResult { id: String, completed: bool, result: Option<Value>, error: Option<String>, sources: Option<Vec<AgentSource>>, duration_ms: Option<f64> },
-    RequiresAction { tool_call_ids: Vec<String> },
-    Done { thread_id: Option<String> },
-    Error { reason: String },
+    StreamStart {
+        thread_id: String,
+    },
+    TextDelta {
+        text: String,
+    },
+    ToolCall {
+        id: String,
+        name: String,
+        arguments: Value,
+        executor: Executor,
+    },
+    ToolResult {
+        id: String,
+        completed: bool,
+        result: Option<Value>,
+        error: Option<String>,
+        sources: Option<Vec<AgentSource>>,
+        duration_ms: Option<f64>,
+    },
+    RequiresAction {
+        tool_call_ids: Vec<String>,
+    },
+    Done {
+        thread_id: Option<String>,
+    },
+    Error {
+        reason: String,
+    },
     /// `ping` or a type this version does not know.
     Ignored,
 }
@@ -205,35 +269,58 @@ pub fn normalize_numbers(v: Value) -> Value {
     const MAX_SAFE: u64 = (1 << 53) - 1;
     match v {
         Value::Number(n) => {
-            let unsafe_int = n.as_u64().is_some_and(|u| u > MAX_SAFE) || n.as_i64().is_some_and(|i| i.unsigned_abs() > MAX_SAFE);
-            match (unsafe_int, n.as_f64().and_then(serde_json::Number::from_f64)) {
+            let unsafe_int = n.as_u64().is_some_and(|u| u > MAX_SAFE)
+                || n.as_i64().is_some_and(|i| i.unsigned_abs() > MAX_SAFE);
+            match (
+                unsafe_int,
+                n.as_f64().and_then(serde_json::Number::from_f64),
+            ) {
                 (true, Some(f)) => Value::Number(f),
                 _ => Value::Number(n),
             }
         }
         Value::Array(a) => Value::Array(a.into_iter().map(normalize_numbers).collect()),
-        Value::Object(o) => Value::Object(o.into_iter().map(|(k, v)| (k, normalize_numbers(v))).collect()),
+        Value::Object(o) => Value::Object(
+            o.into_iter()
+                .map(|(k, v)| (k, normalize_numbers(v)))
+                .collect(),
+        ),
         other => other,
     }
 }
 
 /// Read a decoded frame as an event. `Err` is a known type missing a required field.
 pub fn parse_event(frame: Frame) -> Result<StreamEvent, &'static str> {
-    let Frame { event_type, content } = frame;
+    let Frame {
+        event_type,
+        content,
+    } = frame;
     let empty = Map::new();
     let obj = content.as_object().unwrap_or(&empty);
     let need = |k: &str| str_field(obj, k).ok_or(UNEXPECTED_RESPONSE);
     Ok(match event_type.as_str() {
-        "stream_start" => StreamEvent::StreamStart { thread_id: need("thread_id")? },
-        "text_delta" => StreamEvent::TextDelta { text: need("text")? },
+        "stream_start" => StreamEvent::StreamStart {
+            thread_id: need("thread_id")?,
+        },
+        "text_delta" => StreamEvent::TextDelta {
+            text: need("text")?,
+        },
         "tool_call" => {
             let executor = match need("executor")?.as_str() {
                 "client" => Executor::Client,
                 "server" => Executor::Server,
                 _ => return Err(UNEXPECTED_RESPONSE),
             };
-            let arguments = obj.get("arguments").and_then(parse_arguments).ok_or(UNEXPECTED_RESPONSE)?;
-            StreamEvent::ToolCall { id: need("id")?, name: need("name")?, arguments: normalize_numbers(arguments), executor }
+            let arguments = obj
+                .get("arguments")
+                .and_then(parse_arguments)
+                .ok_or(UNEXPECTED_RESPONSE)?;
+            StreamEvent::ToolCall {
+                id: need("id")?,
+                name: need("name")?,
+                arguments: normalize_numbers(arguments),
+                executor,
+            }
         }
         "tool_result" => {
             let completed = match need("status")?.as_str() {
@@ -245,25 +332,42 @@ pub fn parse_event(frame: Frame) -> Result<StreamEvent, &'static str> {
                 id: need("id")?,
                 completed,
                 result: obj.get("result").cloned().map(normalize_numbers),
-                error: obj.get("error").map(|e| e.as_str().map_or_else(|| e.to_string(), str::to_owned)),
+                error: obj
+                    .get("error")
+                    .map(|e| e.as_str().map_or_else(|| e.to_string(), str::to_owned)),
                 sources: obj.get("sources").and_then(parse_sources),
                 duration_ms: obj.get("duration_ms").and_then(Value::as_f64),
             }
         }
         "requires_action" => {
-            let ids = obj.get("tool_call_ids").and_then(Value::as_array).ok_or(UNEXPECTED_RESPONSE)?;
-            let ids = ids.iter().map(|v| v.as_str().map(str::to_owned)).collect::<Option<Vec<_>>>();
-            StreamEvent::RequiresAction { tool_call_ids: ids.ok_or(UNEXPECTED_RESPONSE)? }
+            let ids = obj
+                .get("tool_call_ids")
+                .and_then(Value::as_array)
+                .ok_or(UNEXPECTED_RESPONSE)?;
+            let ids = ids
+                .iter()
+                .map(|v| v.as_str().map(str::to_owned))
+                .collect::<Option<Vec<_>>>();
+            StreamEvent::RequiresAction {
+                tool_call_ids: ids.ok_or(UNEXPECTED_RESPONSE)?,
+            }
         }
-        "done" => StreamEvent::Done { thread_id: str_field(obj, "thread_id") },
-        "error" => StreamEvent::Error { reason: str_field(obj, "reason").unwrap_or_else(|| "unknown error".into()) },
+        "done" => StreamEvent::Done {
+            thread_id: str_field(obj, "thread_id"),
+        },
+        "error" => StreamEvent::Error {
+            reason: str_field(obj, "reason").unwrap_or_else(|| "unknown error".into()),
+        },
         _ => StreamEvent::Ignored,
     })
 }
 
 /// Whether an event ends the stream.
 pub fn is_terminal(event: &StreamEvent) -> bool {
-    matches!(event, StreamEvent::RequiresAction { .. } | StreamEvent::Done { .. } | StreamEvent::Error { .. })
+    matches!(
+        event,
+        StreamEvent::RequiresAction { .. } | StreamEvent::Done { .. } | StreamEvent::Error { .. }
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -279,20 +383,27 @@ pub struct Token {
 impl std::fmt::Debug for Token {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The token itself never reaches a log.
-        f.debug_struct("Token").field("value", &"[redacted]").field("expires_at_ms", &self.expires_at_ms).finish()
+        f.debug_struct("Token")
+            .field("value", &"[redacted]")
+            .field("expires_at_ms", &self.expires_at_ms)
+            .finish()
     }
 }
 
 /// Read what `getSessionToken()` resolved to: `{token, expiresAt}` (epoch ms or RFC 3339) or
 /// the raw session answer `{session_token, expires_at}`. The error never contains the token.
 pub fn parse_token(v: &Value) -> Result<Token, String> {
-    let obj = v.as_object().ok_or("getSessionToken() must resolve to { token, expiresAt } or { session_token, expires_at }")?;
+    let obj = v.as_object().ok_or(
+        "getSessionToken() must resolve to { token, expiresAt } or { session_token, expires_at }",
+    )?;
     let (value, expiry) = if obj.contains_key("token") {
         (obj.get("token"), obj.get("expiresAt"))
     } else if obj.contains_key("session_token") {
         (obj.get("session_token"), obj.get("expires_at"))
     } else {
-        return Err("getSessionToken() resolved to an object without `token` or `session_token`".into());
+        return Err(
+            "getSessionToken() resolved to an object without `token` or `session_token`".into(),
+        );
     };
     let value = match value {
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
@@ -304,7 +415,10 @@ pub fn parse_token(v: &Value) -> Result<Token, String> {
         _ => None,
     }
     .ok_or("the session token's expiry must be epoch milliseconds or an RFC 3339 timestamp")?;
-    Ok(Token { value, expires_at_ms })
+    Ok(Token {
+        value,
+        expires_at_ms,
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -319,7 +433,11 @@ pub fn parse_thread_list(v: &Value) -> Option<Value> {
             let t = t.as_object()?;
             let mut out = Map::new();
             out.insert("id".into(), json!(str_field(t, "id")?));
-            for (from, to) in [("title", "title"), ("created_at", "createdAt"), ("updated_at", "updatedAt")] {
+            for (from, to) in [
+                ("title", "title"),
+                ("created_at", "createdAt"),
+                ("updated_at", "updatedAt"),
+            ] {
                 if let Some(v) = t.get(from).filter(|v| !v.is_null()) {
                     out.insert(to.into(), v.clone());
                 }
@@ -340,7 +458,11 @@ pub fn parse_thread_list(v: &Value) -> Option<Value> {
 /// `GET threads/{id}/` → the stored messages, with open calls turned `stopped` and display
 /// metadata re-attached from the current configuration.
 pub fn parse_thread_messages(v: &Value, config: &Config) -> Option<Vec<AgentMessage>> {
-    v.get("messages")?.as_array()?.iter().map(|m| parse_stored_message(m, config)).collect()
+    v.get("messages")?
+        .as_array()?
+        .iter()
+        .map(|m| parse_stored_message(m, config))
+        .collect()
 }
 
 fn parse_stored_message(m: &Value, config: &Config) -> Option<AgentMessage> {
@@ -353,20 +475,31 @@ fn parse_stored_message(m: &Value, config: &Config) -> Option<AgentMessage> {
             if let Some(stored) = m.get("blocks").and_then(Value::as_array) {
                 for b in stored {
                     match b.get("type").and_then(Value::as_str)? {
-                        "text" => blocks.push(ContentBlock::Text { content: str_field(b.as_object()?, "content").unwrap_or_default() }),
+                        "text" => blocks.push(ContentBlock::Text {
+                            content: str_field(b.as_object()?, "content").unwrap_or_default(),
+                        }),
                         "tool_calls" => {
                             let calls = b.get("tool_calls")?.as_array()?;
-                            let calls = calls.iter().map(|c| parse_stored_call(c, config)).collect::<Option<Vec<_>>>()?;
+                            let calls = calls
+                                .iter()
+                                .map(|c| parse_stored_call(c, config))
+                                .collect::<Option<Vec<_>>>()?;
                             blocks.push(ContentBlock::ToolCalls { tool_calls: calls });
                         }
                         _ => {}
                     }
                 }
             } else if !content.is_empty() {
-                blocks.push(ContentBlock::Text { content: content.clone() });
+                blocks.push(ContentBlock::Text {
+                    content: content.clone(),
+                });
             }
             let is_error = m.get("is_error").and_then(Value::as_bool).unwrap_or(false);
-            Some(AgentMessage::Assistant { content, blocks, is_error })
+            Some(AgentMessage::Assistant {
+                content,
+                blocks,
+                is_error,
+            })
         }
         _ => None,
     }
@@ -382,7 +515,10 @@ fn parse_stored_call(c: &Value, config: &Config) -> Option<ToolCallDisplay> {
     let tool = config.tool(&name);
     Some(ToolCallDisplay {
         id: str_field(c, "id")?,
-        arguments: c.get("arguments").and_then(parse_arguments).unwrap_or_else(|| json!({})),
+        arguments: c
+            .get("arguments")
+            .and_then(parse_arguments)
+            .unwrap_or_else(|| json!({})),
         status,
         result: c.get("result").cloned().map(normalize_numbers),
         error: str_field(c, "error"),
@@ -390,7 +526,11 @@ fn parse_stored_call(c: &Value, config: &Config) -> Option<ToolCallDisplay> {
         sources: c.get("sources").and_then(parse_sources),
         display_name: config.display_name(&name),
         needs_approval: tool.filter(|t| t.needs_approval).map(|_| true),
-        executor: Some(if tool.is_some() { Executor::Client } else { Executor::Server }),
+        executor: Some(if tool.is_some() {
+            Executor::Client
+        } else {
+            Executor::Server
+        }),
         name,
     })
 }
@@ -401,14 +541,22 @@ mod tests {
     use crate::options::ToolSpec;
 
     fn frame(t: &str, c: Value) -> Frame {
-        Frame { event_type: t.into(), content: c }
+        Frame {
+            event_type: t.into(),
+            content: c,
+        }
     }
 
     #[test]
     fn chat_body_first_turn_shape() {
         let mut config = Config::new("p", "int_123");
         config.custom_instructions = Some("Answer briefly.".into());
-        let body: Value = serde_json::from_str(&chat_body(&config, None, &ChatInput::UserMessage("Hi".into()))).unwrap();
+        let body: Value = serde_json::from_str(&chat_body(
+            &config,
+            None,
+            &ChatInput::UserMessage("Hi".into()),
+        ))
+        .unwrap();
         assert_eq!(
             body,
             json!({"integration_id": "int_123", "model": "kapa-agent-1.0", "thread_id": null,
@@ -422,17 +570,32 @@ mod tests {
         let mut config = Config::new("p", "i");
         config.source_group_ids_include = vec!["sg_1".into()];
         config.user = Some(json!({"email": "a@example.com"}));
-        config.tools.push(ToolSpec { name: "t".into(), description: "d".into(), parameters: json!({"type": "object"}), needs_approval: false, display_name: None });
+        config.tools.push(ToolSpec {
+            name: "t".into(),
+            description: "d".into(),
+            parameters: json!({"type": "object"}),
+            needs_approval: false,
+            display_name: None,
+        });
         let input = ChatInput::ToolResults(vec![
-            ToolResultItem::Completed { id: "c1".into(), output: json!({"x": 1}) },
-            ToolResultItem::Error { id: "c2".into(), error: "boom".into() },
+            ToolResultItem::Completed {
+                id: "c1".into(),
+                output: json!({"x": 1}),
+            },
+            ToolResultItem::Error {
+                id: "c2".into(),
+                error: "boom".into(),
+            },
             ToolResultItem::Denied { id: "c3".into() },
         ]);
         let body: Value = serde_json::from_str(&chat_body(&config, Some("thr_1"), &input)).unwrap();
         assert_eq!(body["thread_id"], "thr_1");
         assert_eq!(body["source_group_ids_include"], json!(["sg_1"]));
         assert_eq!(body["user"], json!({"email": "a@example.com"}));
-        assert_eq!(body["tools"], json!([{"name": "t", "description": "d", "parameters": {"type": "object"}}]));
+        assert_eq!(
+            body["tools"],
+            json!([{"name": "t", "description": "d", "parameters": {"type": "object"}}])
+        );
         assert_eq!(
             body["input"],
             json!({"type": "tool_results", "results": [
@@ -447,10 +610,29 @@ mod tests {
     fn urls_are_encoded() {
         let mut config = Config::new("my project/1", "i");
         config.base_url = "http://localhost:8080/".into();
-        let r = history_request(&config, &HistoryCall::List { limit: Some(5), cursor: Some("a b&c".into()) }, "tok");
+        let r = history_request(
+            &config,
+            &HistoryCall::List {
+                limit: Some(5),
+                cursor: Some("a b&c".into()),
+            },
+            "tok",
+        );
         assert_eq!(r.url, "http://localhost:8080/agent/v1/projects/my%20project%2F1/agent/threads/?limit=5&cursor=a%20b%26c");
-        let r = history_request(&config, &HistoryCall::Delete { thread_id: "t/1".into() }, "tok");
-        assert_eq!((r.method, r.url.as_str()), ("DELETE", "http://localhost:8080/agent/v1/projects/my%20project%2F1/agent/threads/t%2F1/"));
+        let r = history_request(
+            &config,
+            &HistoryCall::Delete {
+                thread_id: "t/1".into(),
+            },
+            "tok",
+        );
+        assert_eq!(
+            (r.method, r.url.as_str()),
+            (
+                "DELETE",
+                "http://localhost:8080/agent/v1/projects/my%20project%2F1/agent/threads/t%2F1/"
+            )
+        );
         let r = chat_request(&config, "{}", "tok", "key");
         assert!(r.headers.contains(&("Authorization", "Bearer tok".into())));
         assert!(r.headers.contains(&("Idempotency-Key", "key".into())));
@@ -458,22 +640,59 @@ mod tests {
 
     #[test]
     fn events_parse_and_required_fields() {
-        assert_eq!(parse_event(frame("text_delta", json!({"text": "a"}))), Ok(StreamEvent::TextDelta { text: "a".into() }));
+        assert_eq!(
+            parse_event(frame("text_delta", json!({"text": "a"}))),
+            Ok(StreamEvent::TextDelta { text: "a".into() })
+        );
         assert!(parse_event(frame("text_delta", json!({"text": 1}))).is_err());
         assert!(parse_event(frame("stream_start", json!({}))).is_err());
-        let call = parse_event(frame("tool_call", json!({"id": "c", "name": "n", "arguments": "{\"a\":1}", "executor": "client"}))).unwrap();
-        assert_eq!(call, StreamEvent::ToolCall { id: "c".into(), name: "n".into(), arguments: json!({"a": 1}), executor: Executor::Client });
-        assert!(parse_event(frame("tool_call", json!({"id": "c", "name": "n", "arguments": "[1]", "executor": "client"}))).is_err());
-        assert!(parse_event(frame("tool_call", json!({"id": "c", "name": "n", "arguments": {}, "executor": "browser"}))).is_err());
+        let call = parse_event(frame(
+            "tool_call",
+            json!({"id": "c", "name": "n", "arguments": "{\"a\":1}", "executor": "client"}),
+        ))
+        .unwrap();
+        assert_eq!(
+            call,
+            StreamEvent::ToolCall {
+                id: "c".into(),
+                name: "n".into(),
+                arguments: json!({"a": 1}),
+                executor: Executor::Client
+            }
+        );
+        assert!(parse_event(frame(
+            "tool_call",
+            json!({"id": "c", "name": "n", "arguments": "[1]", "executor": "client"})
+        ))
+        .is_err());
+        assert!(parse_event(frame(
+            "tool_call",
+            json!({"id": "c", "name": "n", "arguments": {}, "executor": "browser"})
+        ))
+        .is_err());
         assert!(parse_event(frame("requires_action", json!({"tool_call_ids": ["a", 2]}))).is_err());
-        assert_eq!(parse_event(frame("error", json!({}))), Ok(StreamEvent::Error { reason: "unknown error".into() }));
-        assert_eq!(parse_event(frame("ping", json!(null))), Ok(StreamEvent::Ignored));
-        assert_eq!(parse_event(frame("done", json!([]))), Ok(StreamEvent::Done { thread_id: None }));
+        assert_eq!(
+            parse_event(frame("error", json!({}))),
+            Ok(StreamEvent::Error {
+                reason: "unknown error".into()
+            })
+        );
+        assert_eq!(
+            parse_event(frame("ping", json!(null))),
+            Ok(StreamEvent::Ignored)
+        );
+        assert_eq!(
+            parse_event(frame("done", json!([]))),
+            Ok(StreamEvent::Done { thread_id: None })
+        );
     }
 
     #[test]
     fn big_integers_become_js_safe() {
-        let v = normalize_numbers(serde_json::from_str::<Value>("{\"a\":[18446744073709551615, -9007199254740993, 5]}").unwrap());
+        let v = normalize_numbers(
+            serde_json::from_str::<Value>("{\"a\":[18446744073709551615, -9007199254740993, 5]}")
+                .unwrap(),
+        );
         assert!(v["a"][0].is_f64() && v["a"][1].is_f64());
         assert!(v["a"][2].is_u64());
     }
@@ -482,24 +701,40 @@ mod tests {
     fn tokens_both_shapes() {
         let t = parse_token(&json!({"token": "abc", "expiresAt": 1000})).unwrap();
         assert_eq!((t.value.as_str(), t.expires_at_ms), ("abc", 1000.0));
-        let t = parse_token(&json!({"session_token": "abc", "expires_at": "1970-01-01T00:00:01Z"})).unwrap();
+        let t = parse_token(&json!({"session_token": "abc", "expires_at": "1970-01-01T00:00:01Z"}))
+            .unwrap();
         assert_eq!(t.expires_at_ms, 1000.0);
         let t = parse_token(&json!({"token": "abc", "expiresAt": "1970-01-01T00:00:02Z"})).unwrap();
         assert_eq!(t.expires_at_ms, 2000.0);
-        for bad in [json!(null), json!("abc"), json!({"token": ""}), json!({"token": "secret", "expiresAt": "soon"}), json!({"session_token": 5, "expires_at": 1})] {
+        for bad in [
+            json!(null),
+            json!("abc"),
+            json!({"token": ""}),
+            json!({"token": "secret", "expiresAt": "soon"}),
+            json!({"session_token": 5, "expires_at": 1}),
+        ] {
             let err = parse_token(&bad).unwrap_err();
             assert!(!err.contains("secret"), "{err}");
         }
-        assert!(!format!("{:?}", parse_token(&json!({"token": "secret", "expiresAt": 1})).unwrap()).contains("secret"));
+        assert!(!format!(
+            "{:?}",
+            parse_token(&json!({"token": "secret", "expiresAt": 1})).unwrap()
+        )
+        .contains("secret"));
     }
 
     #[test]
     fn thread_documents() {
         let list = parse_thread_list(&json!({"threads": [{"id": "t1", "title": "Hi", "created_at": "x", "updated_at": "y", "message_count": 2}], "next_cursor": null})).unwrap();
-        assert_eq!(list, json!({"threads": [{"id": "t1", "title": "Hi", "createdAt": "x", "updatedAt": "y", "messageCount": 2.0}], "nextCursor": null}));
+        assert_eq!(
+            list,
+            json!({"threads": [{"id": "t1", "title": "Hi", "createdAt": "x", "updatedAt": "y", "messageCount": 2.0}], "nextCursor": null})
+        );
         assert!(parse_thread_list(&json!({"threads": [{"title": "no id"}]})).is_none());
         let mut config = Config::new("p", "i");
-        config.builtin_display_names.insert("search_knowledge_base".into(), "Search".into());
+        config
+            .builtin_display_names
+            .insert("search_knowledge_base".into(), "Search".into());
         let doc = json!({"id": "t1", "messages": [
             {"role": "user", "content": "q"},
             {"role": "assistant", "content": "a", "blocks": [
@@ -509,6 +744,8 @@ mod tests {
         let call = msgs[1].tool_calls().next().unwrap();
         assert_eq!(call.status, ToolCallStatus::Stopped);
         assert_eq!(call.display_name.as_deref(), Some("Search"));
-        assert!(parse_thread_messages(&json!({"messages": [{"role": "system"}]}), &config).is_none());
+        assert!(
+            parse_thread_messages(&json!({"messages": [{"role": "system"}]}), &config).is_none()
+        );
     }
 }

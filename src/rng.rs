@@ -33,7 +33,14 @@ impl Rng {
         b[6] = (b[6] & 0x0f) | 0x40;
         b[8] = (b[8] & 0x3f) | 0x80;
         let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-        format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
+        format!(
+            "{}-{}-{}-{}-{}",
+            &hex[..8],
+            &hex[8..12],
+            &hex[12..16],
+            &hex[16..20],
+            &hex[20..]
+        )
     }
 }
 
@@ -48,7 +55,10 @@ mod tests {
         let b = r.uuid_v4();
         assert_ne!(a, b);
         let parts: Vec<&str> = a.split('-').collect();
-        assert_eq!(parts.iter().map(|p| p.len()).collect::<Vec<_>>(), [8, 4, 4, 4, 12]);
+        assert_eq!(
+            parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
+            [8, 4, 4, 4, 12]
+        );
         assert!(parts[2].starts_with('4'));
         assert!(matches!(&parts[3][..1], "8" | "9" | "a" | "b"));
     }
@@ -56,6 +66,8 @@ mod tests {
     #[test]
     fn floats_in_unit_interval() {
         let mut r = Rng::new(0);
-        assert!((0..1000).map(|_| r.next_f64()).all(|f| (0.0..1.0).contains(&f)));
+        assert!((0..1000)
+            .map(|_| r.next_f64())
+            .all(|f| (0.0..1.0).contains(&f)));
     }
 }

@@ -80,8 +80,13 @@ pub fn parse_http_date(s: &str) -> Option<f64> {
         return None;
     }
     let d = num(parts[1])?;
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    let mo = MONTHS.iter().position(|m| m.eq_ignore_ascii_case(parts[2]))? as u32 + 1;
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let mo = MONTHS
+        .iter()
+        .position(|m| m.eq_ignore_ascii_case(parts[2]))? as u32
+        + 1;
     let y = num(parts[3])? as i64;
     let t: Vec<&str> = parts[4].split(':').collect();
     if t.len() != 3 {
@@ -111,26 +116,53 @@ mod tests {
     #[test]
     fn rfc3339_known_values() {
         assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0.0));
-        assert_eq!(parse_rfc3339("2026-03-17T09:54:51.165Z"), Some(1_773_741_291_165.0));
-        assert_eq!(parse_rfc3339("2026-03-17T11:54:51.165+02:00"), Some(1_773_741_291_165.0));
+        assert_eq!(
+            parse_rfc3339("2026-03-17T09:54:51.165Z"),
+            Some(1_773_741_291_165.0)
+        );
+        assert_eq!(
+            parse_rfc3339("2026-03-17T11:54:51.165+02:00"),
+            Some(1_773_741_291_165.0)
+        );
         let micro = parse_rfc3339("2026-03-17T09:54:51.165812Z").unwrap();
         assert!((micro - 1_773_741_291_165.812).abs() < 0.01);
-        assert_eq!(parse_rfc3339("2000-02-29T12:00:00Z"), Some(951_825_600_000.0));
+        assert_eq!(
+            parse_rfc3339("2000-02-29T12:00:00Z"),
+            Some(951_825_600_000.0)
+        );
     }
 
     #[test]
     fn rfc3339_rejects_garbage() {
-        for bad in ["", "soon", "2026-03-17", "2026-13-01T00:00:00Z", "2026-03-17T09:54:51", "2026-03-17T09:54:51.Z", "２０２６-03-17T09:54:51Z", "2026-03-17T09:54:51+0200"] {
+        for bad in [
+            "",
+            "soon",
+            "2026-03-17",
+            "2026-13-01T00:00:00Z",
+            "2026-03-17T09:54:51",
+            "2026-03-17T09:54:51.Z",
+            "２０２６-03-17T09:54:51Z",
+            "2026-03-17T09:54:51+0200",
+        ] {
             assert_eq!(parse_rfc3339(bad), None, "{bad}");
         }
     }
 
     #[test]
     fn http_date_and_retry_after() {
-        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784_111_777_000.0));
+        assert_eq!(
+            parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(784_111_777_000.0)
+        );
         assert_eq!(parse_retry_after("2", 0.0), Some(2000.0));
-        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:49:39 GMT", 784_111_777_000.0), Some(2000.0));
-        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:49:30 GMT", 784_111_777_000.0), Some(0.0));
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:39 GMT", 784_111_777_000.0),
+            Some(2000.0)
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:30 GMT", 784_111_777_000.0),
+            Some(0.0)
+        );
         assert_eq!(parse_retry_after("later", 0.0), None);
         assert_eq!(parse_retry_after("-1", 0.0), None);
     }

@@ -115,7 +115,9 @@ impl Agent {
     #[wasm_bindgen(js_name = updateOptions)]
     pub fn update_options(&self, partial: JsValue) -> Result<(), JsValue> {
         if !partial.is_object() {
-            return Err(type_error("updateOptions(partial): partial must be an object"));
+            return Err(type_error(
+                "updateOptions(partial): partial must be an object",
+            ));
         }
         let merged = Object::assign(&Object::new(), self.inner.options.borrow().unchecked_ref());
         let merged = Object::assign(&merged, partial.unchecked_ref());
@@ -139,7 +141,11 @@ impl Agent {
 
     #[wasm_bindgen(js_name = getThreadId)]
     pub fn get_thread_id(&self) -> JsValue {
-        self.inner.machine.borrow().thread_id().map_or(JsValue::NULL, JsValue::from_str)
+        self.inner
+            .machine
+            .borrow()
+            .thread_id()
+            .map_or(JsValue::NULL, JsValue::from_str)
     }
 
     /// Forget the cached session token; the next request fetches a new one.
@@ -155,7 +161,10 @@ impl Agent {
                 let inner = self.inner.clone();
                 let thread_id = thread_id.to_owned();
                 let promise = Promise::new(&mut |resolve, reject| {
-                    inner.history.borrow_mut().insert(op, (resolve, reject, thread_id.clone()));
+                    inner
+                        .history
+                        .borrow_mut()
+                        .insert(op, (resolve, reject, thread_id.clone()));
                 });
                 drive(&self.inner);
                 promise
@@ -176,14 +185,22 @@ impl Agent {
         let limit = match limit.as_f64() {
             _ if limit.is_undefined() => None,
             Some(n) if n >= 1.0 && n.fract() == 0.0 && n <= 1_000_000.0 => Some(n as u32),
-            _ => return Promise::reject(&type_error("listThreads: limit must be a positive whole number")),
+            _ => {
+                return Promise::reject(&type_error(
+                    "listThreads: limit must be a positive whole number",
+                ))
+            }
         };
         let cursor = match cursor.as_string() {
             _ if cursor.is_undefined() || cursor.is_null() => None,
             Some(c) => Some(c),
             None => return Promise::reject(&type_error("listThreads: cursor must be a string")),
         };
-        let started = self.inner.machine.borrow_mut().list_threads(limit, cursor, now());
+        let started = self
+            .inner
+            .machine
+            .borrow_mut()
+            .list_threads(limit, cursor, now());
         self.history_promise(started, "")
     }
 
@@ -191,7 +208,9 @@ impl Agent {
     #[wasm_bindgen(js_name = resumeThread)]
     pub fn resume_thread(&self, thread_id: JsValue) -> Promise {
         let Some(id) = thread_id.as_string().filter(|s| !s.is_empty()) else {
-            return Promise::reject(&type_error("resumeThread(threadId): threadId must be a non-empty string"));
+            return Promise::reject(&type_error(
+                "resumeThread(threadId): threadId must be a non-empty string",
+            ));
         };
         let started = self.inner.machine.borrow_mut().resume_thread(&id, now());
         self.history_promise(started, &id)
@@ -201,7 +220,9 @@ impl Agent {
     #[wasm_bindgen(js_name = deleteThread)]
     pub fn delete_thread(&self, thread_id: JsValue) -> Promise {
         let Some(id) = thread_id.as_string().filter(|s| !s.is_empty()) else {
-            return Promise::reject(&type_error("deleteThread(threadId): threadId must be a non-empty string"));
+            return Promise::reject(&type_error(
+                "deleteThread(threadId): threadId must be a non-empty string",
+            ));
         };
         let started = self.inner.machine.borrow_mut().delete_thread(&id, now());
         self.history_promise(started, &id)
@@ -225,4 +246,3 @@ pub fn error_classes_export() -> JsValue {
 pub fn set_zod_to_json_schema(f: JsValue) {
     super::options::set_zod_to_json_schema(&f);
 }
-

@@ -27,7 +27,9 @@ extern "C" {
 const MAX_DEPTH: usize = 128;
 
 pub fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
-    let serializer = serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true).serialize_missing_as_null(true);
+    let serializer = serde_wasm_bindgen::Serializer::new()
+        .serialize_maps_as_objects(true)
+        .serialize_missing_as_null(true);
     value.serialize(&serializer).unwrap_or(JsValue::UNDEFINED)
 }
 
@@ -45,11 +47,16 @@ pub fn error_text(thrown: &JsValue) -> String {
         return String::from(e.message());
     }
     if thrown.is_object() {
-        if let Some(m) = Reflect::get(thrown, &"message".into()).ok().and_then(|m| m.as_string()) {
+        if let Some(m) = Reflect::get(thrown, &"message".into())
+            .ok()
+            .and_then(|m| m.as_string())
+        {
             return m;
         }
     }
-    js_string(thrown).map(String::from).unwrap_or_else(|_| "unknown error".into())
+    js_string(thrown)
+        .map(String::from)
+        .unwrap_or_else(|_| "unknown error".into())
 }
 
 /// Read a JS value as JSON (`undefined` at the top becomes `null`).
@@ -95,7 +102,9 @@ fn walk(v: &JsValue, stack: &mut Vec<JsValue>) -> Result<Option<Value>, String> 
     // Dates and other objects with toJSON behave as JSON.stringify makes them.
     if let Ok(to_json) = Reflect::get(v, &"toJSON".into()) {
         if let Some(f) = to_json.dyn_ref::<js_sys::Function>() {
-            let replaced = f.call0(v).map_err(|e| format!("toJSON() threw: {}", error_text(&e)))?;
+            let replaced = f
+                .call0(v)
+                .map_err(|e| format!("toJSON() threw: {}", error_text(&e)))?;
             stack.push(v.clone());
             let r = walk(&replaced, stack);
             stack.pop();
@@ -115,7 +124,8 @@ fn walk(v: &JsValue, stack: &mut Vec<JsValue>) -> Result<Option<Value>, String> 
         let mut out = Map::new();
         for key in Object::keys(obj).iter() {
             let Some(k) = key.as_string() else { continue };
-            let item = Reflect::get(v, &key).map_err(|e| format!("reading {k:?} threw: {}", error_text(&e)))?;
+            let item = Reflect::get(v, &key)
+                .map_err(|e| format!("reading {k:?} threw: {}", error_text(&e)))?;
             if let Some(val) = walk(&item, stack)? {
                 out.insert(k, val);
             }

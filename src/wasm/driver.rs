@@ -96,7 +96,11 @@ pub fn messages_array(inner: &Inner) -> JsValue {
     if cache.revision == Some(machine.revision()) {
         return cache.array.clone();
     }
-    let mut old: HashMap<u64, (u64, JsValue)> = cache.items.drain(..).map(|(id, rev, v)| (id, (rev, v))).collect();
+    let mut old: HashMap<u64, (u64, JsValue)> = cache
+        .items
+        .drain(..)
+        .map(|(id, rev, v)| (id, (rev, v)))
+        .collect();
     let array = js_sys::Array::new();
     let mut items = Vec::with_capacity(machine.messages().len());
     for slot in machine.messages() {
@@ -131,7 +135,11 @@ pub fn drive(inner: &Rc<Inner>) {
 }
 
 fn arm_timer(inner: &Rc<Inner>) {
-    let wake = if inner.closed.get() { None } else { inner.machine.borrow().next_wake() };
+    let wake = if inner.closed.get() {
+        None
+    } else {
+        inner.machine.borrow().next_wake()
+    };
     let mut timer = inner.timer.borrow_mut();
     if timer.as_ref().map(|(at, _)| *at) == wake {
         return;
@@ -163,7 +171,11 @@ fn perform(inner: &Rc<Inner>, effect: Effect) {
                 c.abort();
             }
         }
-        Effect::RunTool { call_id, name, arguments } => run_tool(inner, call_id, name, arguments),
+        Effect::RunTool {
+            call_id,
+            name,
+            arguments,
+        } => run_tool(inner, call_id, name, arguments),
         Effect::AbortTool { call_id } => {
             if let Some(c) = inner.tools.borrow_mut().remove(&call_id) {
                 c.abort();
@@ -187,7 +199,10 @@ fn perform(inner: &Rc<Inner>, effect: Effect) {
         Effect::Event(e) => {
             let f = inner.js.borrow().on_event.clone();
             if let Some(f) = f {
-                let event = object(&[("type", &JsValue::from_str(e.kind)), ("data", &to_js(&e.data))]);
+                let event = object(&[
+                    ("type", &JsValue::from_str(e.kind)),
+                    ("data", &to_js(&e.data)),
+                ]);
                 call(&f, &[&event]);
             }
         }
@@ -215,7 +230,10 @@ pub fn history_error(e: &HistoryError, thread_id: &str) -> JsValue {
         HistoryError::Disabled => make_error("history_disabled", ""),
         HistoryError::SessionWithoutOwner => make_error("session_without_owner", ""),
         HistoryError::ThreadNotFound => make_error("thread_not_found", thread_id),
-        HistoryError::Busy => make_error("error", "Cannot change threads while a response is streaming: stop it first"),
+        HistoryError::Busy => make_error(
+            "error",
+            "Cannot change threads while a response is streaming: stop it first",
+        ),
         HistoryError::Failed(text) => make_error("error", text),
     }
 }
@@ -242,7 +260,9 @@ fn get_token(inner: &Rc<Inner>) {
             return;
         }
         let result = match result {
-            Ok(v) => from_js(&v).map_err(|e| format!("getSessionToken() resolved to a value that is not JSON: {e}")),
+            Ok(v) => from_js(&v).map_err(|e| {
+                format!("getSessionToken() resolved to a value that is not JSON: {e}")
+            }),
             Err(e) => Err(format!("getSessionToken() failed: {}", error_text(&e))),
         };
         inner.machine.borrow_mut().handle_token(result, now());
@@ -252,14 +272,21 @@ fn get_token(inner: &Rc<Inner>) {
 
 fn start_fetch(inner: &Rc<Inner>, req: ReqId, request: HttpRequest) {
     let Ok(controller) = AbortController::new() else {
-        inner.machine.borrow_mut().handle_network_error(req, "AbortController is not available", now());
+        inner.machine.borrow_mut().handle_network_error(
+            req,
+            "AbortController is not available",
+            now(),
+        );
         return;
     };
     let headers = js_sys::Object::new();
     for (k, v) in &request.headers {
         let _ = Reflect::set(&headers, &JsValue::from_str(k), &JsValue::from_str(v));
     }
-    let body = request.body.as_deref().map_or(JsValue::UNDEFINED, JsValue::from_str);
+    let body = request
+        .body
+        .as_deref()
+        .map_or(JsValue::UNDEFINED, JsValue::from_str);
     let init = object(&[
         ("method", &JsValue::from_str(request.method)),
         ("headers", &headers),
@@ -271,7 +298,9 @@ fn start_fetch(inner: &Rc<Inner>, req: ReqId, request: HttpRequest) {
     let url = JsValue::from_str(&request.url);
     let started = match fetch.dyn_ref::<Function>() {
         Some(f) => f.call2(&JsValue::UNDEFINED, &url, &init),
-        None => Err(JsValue::from_str("fetch is not available in this environment")),
+        None => Err(JsValue::from_str(
+            "fetch is not available in this environment",
+        )),
     };
     let inner = inner.clone();
     spawn_local(async move {
@@ -283,23 +312,36 @@ fn start_fetch(inner: &Rc<Inner>, req: ReqId, request: HttpRequest) {
         if !live(&inner) {
             return;
         }
-        let response: Response = match response.and_then(|r| r.dyn_into::<Response>().map_err(|_| JsValue::from_str("fetch did not return a Response"))) {
+        let response: Response = match response.and_then(|r| {
+            r.dyn_into::<Response>()
+                .map_err(|_| JsValue::from_str("fetch did not return a Response"))
+        }) {
             Ok(r) => r,
             Err(e) => {
                 inner.fetches.borrow_mut().remove(&req);
-                inner.machine.borrow_mut().handle_network_error(req, &error_text(&e), now());
+                inner
+                    .machine
+                    .borrow_mut()
+                    .handle_network_error(req, &error_text(&e), now());
                 return drive(&inner);
             }
         };
         let status = response.status();
         let header = |name: &str| response.headers().get(name).ok().flatten();
         if request.stream && (200..300).contains(&status) {
-            inner.machine.borrow_mut().handle_stream_open(req, header("content-type").as_deref());
+            inner
+                .machine
+                .borrow_mut()
+                .handle_stream_open(req, header("content-type").as_deref());
             drive(&inner);
             read_stream(&inner, req, &response).await;
         } else {
             let text = match response.text() {
-                Ok(p) => JsFuture::from(p).await.ok().and_then(|t| t.as_string()).unwrap_or_default(),
+                Ok(p) => JsFuture::from(p)
+                    .await
+                    .ok()
+                    .and_then(|t| t.as_string())
+                    .unwrap_or_default(),
                 Err(_) => String::new(),
             };
             if !live(&inner) {
@@ -307,7 +349,13 @@ fn start_fetch(inner: &Rc<Inner>, req: ReqId, request: HttpRequest) {
             }
             inner.fetches.borrow_mut().remove(&req);
             let retry_after = header("retry-after");
-            inner.machine.borrow_mut().handle_response(req, status, retry_after.as_deref(), &text, now());
+            inner.machine.borrow_mut().handle_response(
+                req,
+                status,
+                retry_after.as_deref(),
+                &text,
+                now(),
+            );
             drive(&inner);
         }
     });
@@ -361,12 +409,19 @@ fn run_tool(inner: &Rc<Inner>, call_id: String, name: String, arguments: Value) 
             Some(t) => (t.execute.clone(), t.standard.clone(), js.context.clone()),
             None => {
                 drop(js);
-                inner.machine.borrow_mut().handle_tool_result(&call_id, Err(format!("Unknown tool: {name}")), 0.0, now());
+                inner.machine.borrow_mut().handle_tool_result(
+                    &call_id,
+                    Err(format!("Unknown tool: {name}")),
+                    0.0,
+                    now(),
+                );
                 return;
             }
         }
     };
-    let Ok(controller) = AbortController::new() else { return };
+    let Ok(controller) = AbortController::new() else {
+        return;
+    };
     let signal = controller.signal();
     inner.tools.borrow_mut().insert(call_id.clone(), controller);
     let inner = inner.clone();
@@ -378,14 +433,22 @@ fn run_tool(inner: &Rc<Inner>, call_id: String, name: String, arguments: Value) 
                 Ok(value) => args = value,
                 Err(e) => {
                     if inner.tools.borrow_mut().remove(&call_id).is_some() && !inner.closed.get() {
-                        inner.machine.borrow_mut().handle_tool_result(&call_id, Err(format!("Invalid arguments for tool {name}: {e}")), 0.0, now());
+                        inner.machine.borrow_mut().handle_tool_result(
+                            &call_id,
+                            Err(format!("Invalid arguments for tool {name}: {e}")),
+                            0.0,
+                            now(),
+                        );
                         drive(&inner);
                     }
                     return;
                 }
             }
         }
-        let options = object(&[("signal", &signal), ("toolCallId", &JsValue::from_str(&call_id))]);
+        let options = object(&[
+            ("signal", &signal),
+            ("toolCallId", &JsValue::from_str(&call_id)),
+        ]);
         let outcome = match execute.call3(&JsValue::UNDEFINED, &args, &context, &options) {
             Ok(v) => settle(v).await,
             Err(e) => Err(e),
@@ -395,10 +458,15 @@ fn run_tool(inner: &Rc<Inner>, call_id: String, name: String, arguments: Value) 
             return; // stopped or reset meanwhile: the late result is dropped
         }
         let outcome = match outcome {
-            Ok(v) => from_js(&v).map_err(|e| format!("The tool's result is not JSON-serialisable: {e}")),
+            Ok(v) => {
+                from_js(&v).map_err(|e| format!("The tool's result is not JSON-serialisable: {e}"))
+            }
             Err(e) => Err(error_text(&e)),
         };
-        inner.machine.borrow_mut().handle_tool_result(&call_id, outcome, duration, now());
+        inner
+            .machine
+            .borrow_mut()
+            .handle_tool_result(&call_id, outcome, duration, now());
         drive(&inner);
     });
 }
@@ -416,20 +484,32 @@ async fn validate_standard(schema: &JsValue, args: &JsValue) -> Result<JsValue, 
         let text: Vec<String> = js_sys::Array::from(&issues)
             .iter()
             .map(|issue| {
-                let message = get(&issue, "message").as_string().unwrap_or_else(|| "invalid".into());
+                let message = get(&issue, "message")
+                    .as_string()
+                    .unwrap_or_else(|| "invalid".into());
                 let path = get(&issue, "path");
                 let path: Vec<String> = if js_sys::Array::is_array(&path) {
                     js_sys::Array::from(&path)
                         .iter()
                         .map(|seg| {
-                            let key = if seg.is_object() { get(&seg, "key") } else { seg };
-                            key.as_string().or_else(|| key.as_f64().map(|n| n.to_string())).unwrap_or_default()
+                            let key = if seg.is_object() {
+                                get(&seg, "key")
+                            } else {
+                                seg
+                            };
+                            key.as_string()
+                                .or_else(|| key.as_f64().map(|n| n.to_string()))
+                                .unwrap_or_default()
                         })
                         .collect()
                 } else {
                     Vec::new()
                 };
-                if path.is_empty() { message } else { format!("{}: {message}", path.join(".")) }
+                if path.is_empty() {
+                    message
+                } else {
+                    format!("{}: {message}", path.join("."))
+                }
             })
             .collect();
         return Err(text.join("; "));
@@ -455,7 +535,12 @@ pub fn shutdown(inner: &Rc<Inner>) {
     for resolve in turns {
         call(&resolve, &[]);
     }
-    let ops: Vec<Function> = inner.history.borrow_mut().drain().map(|(_, (_, reject, _))| reject).collect();
+    let ops: Vec<Function> = inner
+        .history
+        .borrow_mut()
+        .drain()
+        .map(|(_, (_, reject, _))| reject)
+        .collect();
     for reject in ops {
         call(&reject, &[&make_error("error", "The agent was freed")]);
     }

@@ -7,8 +7,7 @@
 //! * [`options`]: reads and validates `AgentOptions` (TypeErrors naming the option).
 //! * [`convert`]: values across the boundary (serde-wasm-bindgen out, a JSON-semantics walker in).
 
-mod agent;
+pub mod agent;
 mod convert;
 mod driver;
 mod options;
-

@@ -61,11 +61,15 @@ fn optional_string(o: &JsValue, key: &str) -> R<Option<String>> {
     if v.is_undefined() {
         return Ok(None);
     }
-    v.as_string().map(Some).ok_or_else(|| format!("options.{key} must be a string"))
+    v.as_string()
+        .map(Some)
+        .ok_or_else(|| format!("options.{key} must be a string"))
 }
 
 fn required_fn(o: &JsValue, key: &str) -> R<Function> {
-    get(o, key).dyn_into::<Function>().map_err(|_| format!("options.{key} must be a function"))
+    get(o, key)
+        .dyn_into::<Function>()
+        .map_err(|_| format!("options.{key} must be a function"))
 }
 
 fn optional_fn(o: &JsValue, key: &str) -> R<Option<Function>> {
@@ -73,7 +77,9 @@ fn optional_fn(o: &JsValue, key: &str) -> R<Option<Function>> {
     if v.is_undefined() {
         return Ok(None);
     }
-    v.dyn_into::<Function>().map(Some).map_err(|_| format!("options.{key} must be a function"))
+    v.dyn_into::<Function>()
+        .map(Some)
+        .map_err(|_| format!("options.{key} must be a function"))
 }
 
 fn retry_config(o: &JsValue) -> R<RetryConfig> {
@@ -135,26 +141,50 @@ fn tools(o: &JsValue) -> R<(Vec<ToolSpec>, Vec<JsTool>)> {
         if specs.iter().any(|s| s.name == name) {
             return Err(format!("{at}.name: the tool name {name:?} is used twice"));
         }
-        let description = get(&t, "description").as_string().ok_or_else(|| format!("{at}.description must be a string"))?;
-        let execute = get(&t, "execute").dyn_into::<Function>().map_err(|_| format!("{at}.execute must be a function"))?;
+        let description = get(&t, "description")
+            .as_string()
+            .ok_or_else(|| format!("{at}.description must be a string"))?;
+        let execute = get(&t, "execute")
+            .dyn_into::<Function>()
+            .map_err(|_| format!("{at}.execute must be a function"))?;
         let parameters = get(&t, "parameters");
         if !parameters.is_object() {
-            return Err(format!("{at}.parameters must be a Zod schema or a JSON Schema object"));
+            return Err(format!(
+                "{at}.parameters must be a Zod schema or a JSON Schema object"
+            ));
         }
-        let schema_js = to_json_schema(&parameters).map_err(|e| format!("{at}.parameters: {}", super::convert::error_text(&e)))?;
+        let schema_js = to_json_schema(&parameters)
+            .map_err(|e| format!("{at}.parameters: {}", super::convert::error_text(&e)))?;
         let schema: Value = from_js(&schema_js).map_err(|e| format!("{at}.parameters: {e}"))?;
         crate::schema::check_schema(&schema).map_err(|e| format!("{at}.parameters: {e}"))?;
         let needs_approval = match get(&t, "needsApproval") {
             v if v.is_undefined() => false,
-            v => v.as_bool().ok_or_else(|| format!("{at}.needsApproval must be a boolean"))?,
+            v => v
+                .as_bool()
+                .ok_or_else(|| format!("{at}.needsApproval must be a boolean"))?,
         };
         let display_name = match get(&t, "displayName") {
             v if v.is_undefined() => None,
-            v => Some(v.as_string().ok_or_else(|| format!("{at}.displayName must be a string"))?),
+            v => Some(
+                v.as_string()
+                    .ok_or_else(|| format!("{at}.displayName must be a string"))?,
+            ),
         };
-        let standard = get(&get(&parameters, "~standard"), "validate").is_function().then(|| parameters.clone());
-        specs.push(ToolSpec { name: name.clone(), description, parameters: schema, needs_approval, display_name });
-        js.push(JsTool { name, execute, standard });
+        let standard = get(&get(&parameters, "~standard"), "validate")
+            .is_function()
+            .then(|| parameters.clone());
+        specs.push(ToolSpec {
+            name: name.clone(),
+            description,
+            parameters: schema,
+            needs_approval,
+            display_name,
+        });
+        js.push(JsTool {
+            name,
+            execute,
+            standard,
+        });
     }
     Ok((specs, js))
 }
@@ -192,13 +222,17 @@ pub fn parse(o: &JsValue) -> R<Parsed> {
     }
     let groups = get(o, "sourceGroupIdsInclude");
     if !groups.is_undefined() {
-        let ids: Option<Vec<String>> =
-            Array::is_array(&groups).then(|| Array::from(&groups).iter().map(|g| g.as_string()).collect()).flatten();
-        config.source_group_ids_include = ids.ok_or("options.sourceGroupIdsInclude must be an array of strings")?;
+        let ids: Option<Vec<String>> = Array::is_array(&groups)
+            .then(|| Array::from(&groups).iter().map(|g| g.as_string()).collect())
+            .flatten();
+        config.source_group_ids_include =
+            ids.ok_or("options.sourceGroupIdsInclude must be an array of strings")?;
     }
     let history = get(o, "enableHistory");
     if !history.is_undefined() {
-        config.enable_history = history.as_bool().ok_or("options.enableHistory must be a boolean")?;
+        config.enable_history = history
+            .as_bool()
+            .ok_or("options.enableHistory must be a boolean")?;
     }
     config.retry = retry_config(o)?;
     config.tools = tool_specs;
@@ -217,7 +251,9 @@ pub fn parse(o: &JsValue) -> R<Parsed> {
             match get(&entry, "displayName") {
                 d if d.is_undefined() => {}
                 d => {
-                    let d = d.as_string().ok_or_else(|| format!("options.builtinToolMeta.{k}.displayName must be a string"))?;
+                    let d = d.as_string().ok_or_else(|| {
+                        format!("options.builtinToolMeta.{k}.displayName must be a string")
+                    })?;
                     names.insert(k, d);
                 }
             }
