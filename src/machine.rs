@@ -139,6 +139,8 @@ struct Request {
     refreshed: bool,
     token_used: Option<String>,
     decoder: Option<StreamDecoder>,
+    /// When the last sign of life arrived (send, response head, any stream byte).
+    last_activity: f64,
 }
 
 #[derive(Debug)]
@@ -162,6 +164,8 @@ pub struct Machine {
     requests: Vec<Request>,
     token: Option<Token>,
     token_fetching: bool,
+    /// When the pending `getSessionToken()` call started.
+    token_since: f64,
     /// Tokens seen lately, scrubbed from every error text.
     secrets: Vec<String>,
     rng: Rng,
@@ -195,6 +199,7 @@ impl Machine {
             requests: Vec::new(),
             token: None,
             token_fetching: false,
+            token_since: 0.0,
             secrets: Vec::new(),
             rng: Rng::new(seed),
             effects: VecDeque::new(),
@@ -233,13 +238,16 @@ impl Machine {
 
     /// The earliest time the driver must call [`Machine::handle_timer`].
     pub fn next_wake(&self) -> Option<f64> {
-        self.requests
-            .iter()
-            .filter_map(|r| match r.state {
-                ReqState::Backoff { until } => Some(until),
-                _ => None,
-            })
-            .reduce(f64::min)
+        let idle = self.config.idle_timeout_ms;
+        let requests = self.requests.iter().filter_map(|r| match r.state {
+            ReqState::Backoff { until } => Some(until),
+            ReqState::InFlight | ReqState::Streaming => Some(r.last_activity + idle),
+            ReqState::WaitingToken => None,
+        });
+        let token = self
+            .token_fetching
+            .then_some(self.token_since + self.config.token_timeout_ms);
+        requests.chain(token).reduce(f64::min)
     }
 
     /// The next effect to perform, in order.
@@ -537,6 +545,7 @@ impl Machine {
             refreshed: false,
             token_used: None,
             decoder: None,
+            last_activity: now_ms,
         });
         self.dispatch(id, now_ms);
     }
@@ -554,7 +563,7 @@ impl Machine {
             if token.expires_at_ms - now_ms > TOKEN_REFRESH_MARGIN_MS || self.requests[i].refreshed
             {
                 let token = token.value.clone();
-                self.send(i, &token);
+                self.send(i, &token, now_ms);
                 return;
             }
             self.token = None;
@@ -562,13 +571,15 @@ impl Machine {
         self.requests[i].state = ReqState::WaitingToken;
         if !self.token_fetching {
             self.token_fetching = true;
+            self.token_since = now_ms;
             self.emit(Effect::GetToken);
         }
     }
 
-    fn send(&mut self, i: usize, token: &str) {
+    fn send(&mut self, i: usize, token: &str, now_ms: f64) {
         let r = &mut self.requests[i];
         r.state = ReqState::InFlight;
+        r.last_activity = now_ms;
         r.token_used = Some(token.to_owned());
         let request = match &r.purpose {
             Purpose::Chat {
@@ -610,12 +621,22 @@ impl Machine {
                 }
                 Err(cause) => {
                     let text = format!("Could not get a session token: {}", m.scrub(&cause));
-                    for req in waiting {
-                        m.fail_request(req, text.clone());
-                    }
+                    m.fail_waiting_for_token(&text);
                 }
             }
         });
+    }
+
+    fn fail_waiting_for_token(&mut self, text: &str) {
+        let waiting: Vec<ReqId> = self
+            .requests
+            .iter()
+            .filter(|r| r.state == ReqState::WaitingToken)
+            .map(|r| r.id)
+            .collect();
+        for req in waiting {
+            self.fail_request(req, text.to_owned());
+        }
     }
 
     fn take_request(&mut self, req: ReqId) -> Option<Request> {
@@ -670,17 +691,46 @@ impl Machine {
         true
     }
 
-    /// A timer fired: send every request whose back-off is over.
+    /// A timer fired: send every request whose back-off is over, end requests that went
+    /// silent for `idle_timeout_ms`, and give up on a `getSessionToken()` that hangs.
     pub fn handle_timer(&mut self, now_ms: f64) {
         self.batch(|m| {
-            let due: Vec<ReqId> = m
-                .requests
-                .iter()
-                .filter(|r| matches!(r.state, ReqState::Backoff { until } if until <= now_ms))
-                .map(|r| r.id)
-                .collect();
+            let idle = m.config.idle_timeout_ms;
+            let mut due = Vec::new();
+            let mut silent = Vec::new();
+            for r in &m.requests {
+                match r.state {
+                    ReqState::Backoff { until } if until <= now_ms => due.push(r.id),
+                    ReqState::InFlight | ReqState::Streaming if r.last_activity + idle <= now_ms => {
+                        silent.push((r.id, r.state == ReqState::Streaming))
+                    }
+                    _ => {}
+                }
+            }
             for req in due {
                 m.dispatch(req, now_ms);
+            }
+            let secs = (idle / 1000.0).round();
+            for (req, streaming) in silent {
+                if streaming {
+                    m.fail_request(req, format!("The response stalled: no data for {secs} s"));
+                    continue;
+                }
+                // Nothing came back at all: like a network error, retried within the budget.
+                m.emit(Effect::CancelFetch { req });
+                let Some(i) = m.request_index(req) else { continue };
+                if !m.retry_later(i, None, now_ms) {
+                    let text = format!("Network error: no response within {secs} s");
+                    m.fail_request(req, text);
+                }
+            }
+            if m.token_fetching && m.token_since + m.config.token_timeout_ms <= now_ms {
+                m.token_fetching = false;
+                let secs = (m.config.token_timeout_ms / 1000.0).round();
+                let text = format!(
+                    "Could not get a session token: getSessionToken() did not settle within {secs} s"
+                );
+                m.fail_waiting_for_token(&text);
             }
         });
     }
@@ -838,6 +888,9 @@ impl Machine {
         let Purpose::Chat { turn, .. } = r.purpose else {
             return;
         };
+        if !bytes.is_empty() {
+            r.last_activity = now_ms;
+        }
         let Some(decoder) = r.decoder.as_mut() else {
             return;
         };

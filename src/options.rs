@@ -53,6 +53,11 @@ pub struct Config {
     pub source_group_ids_include: Vec<String>,
     pub enable_history: bool,
     pub retry: RetryConfig,
+    /// A request that receives nothing (no response head, no stream byte, not even a
+    /// keep-alive comment) for this long is ended (`idleTimeoutMs`, default 60 s).
+    pub idle_timeout_ms: f64,
+    /// `getSessionToken()` must settle within this (`sessionTokenTimeoutMs`, default 30 s).
+    pub token_timeout_ms: f64,
     pub tools: Vec<ToolSpec>,
     /// `builtinToolMeta[name].displayName`.
     pub builtin_display_names: BTreeMap<String, String>,
@@ -70,6 +75,8 @@ impl Config {
             source_group_ids_include: Vec::new(),
             enable_history: false,
             retry: RetryConfig::default(),
+            idle_timeout_ms: 60_000.0,
+            token_timeout_ms: 30_000.0,
             tools: Vec::new(),
             builtin_display_names: BTreeMap::new(),
         }

@@ -47,7 +47,9 @@ pub struct Inner {
     pub machine: RefCell<Machine>,
     pub js: RefCell<JsSide>,
     pub options: RefCell<JsValue>,
-    fetches: RefCell<HashMap<ReqId, AbortController>>,
+    /// In-flight fetches by request, with the attempt number that started each.
+    fetches: RefCell<HashMap<ReqId, (u64, AbortController)>>,
+    attempts: Cell<u64>,
     tools: RefCell<HashMap<String, AbortController>>,
     pub turns: RefCell<HashMap<TurnId, Function>>,
     pub history: RefCell<HashMap<OpId, (Function, Function, String)>>,
@@ -64,6 +66,7 @@ impl Inner {
             js: RefCell::new(js),
             options: RefCell::new(options),
             fetches: RefCell::default(),
+            attempts: Cell::new(0),
             tools: RefCell::default(),
             turns: RefCell::default(),
             history: RefCell::default(),
@@ -167,7 +170,7 @@ fn perform(inner: &Rc<Inner>, effect: Effect) {
         Effect::GetToken => get_token(inner),
         Effect::Fetch { req, request } => start_fetch(inner, req, request),
         Effect::CancelFetch { req } => {
-            if let Some(c) = inner.fetches.borrow_mut().remove(&req) {
+            if let Some((_, c)) = inner.fetches.borrow_mut().remove(&req) {
                 c.abort();
             }
         }
@@ -293,7 +296,9 @@ fn start_fetch(inner: &Rc<Inner>, req: ReqId, request: HttpRequest) {
         ("body", &body),
         ("signal", &controller.signal()),
     ]);
-    inner.fetches.borrow_mut().insert(req, controller);
+    let attempt = inner.attempts.get() + 1;
+    inner.attempts.set(attempt);
+    inner.fetches.borrow_mut().insert(req, (attempt, controller));
     let fetch = get(&js_sys::global(), "fetch");
     let url = JsValue::from_str(&request.url);
     let started = match fetch.dyn_ref::<Function>() {
@@ -308,7 +313,10 @@ fn start_fetch(inner: &Rc<Inner>, req: ReqId, request: HttpRequest) {
             Ok(p) => settle(p).await,
             Err(e) => Err(e),
         };
-        let live = |inner: &Inner| !inner.closed.get() && inner.fetches.borrow().contains_key(&req);
+        // Still wanted: not cancelled, and not superseded by a retry of the same request.
+        let live = |inner: &Inner| {
+            !inner.closed.get() && inner.fetches.borrow().get(&req).is_some_and(|(a, _)| *a == attempt)
+        };
         if !live(&inner) {
             return;
         }
@@ -334,7 +342,7 @@ fn start_fetch(inner: &Rc<Inner>, req: ReqId, request: HttpRequest) {
                 .borrow_mut()
                 .handle_stream_open(req, header("content-type").as_deref());
             drive(&inner);
-            read_stream(&inner, req, &response).await;
+            read_stream(&inner, req, attempt, &response).await;
         } else {
             let text = match response.text() {
                 Ok(p) => JsFuture::from(p)
@@ -361,8 +369,10 @@ fn start_fetch(inner: &Rc<Inner>, req: ReqId, request: HttpRequest) {
     });
 }
 
-async fn read_stream(inner: &Rc<Inner>, req: ReqId, response: &Response) {
-    let live = || !inner.closed.get() && inner.fetches.borrow().contains_key(&req);
+async fn read_stream(inner: &Rc<Inner>, req: ReqId, attempt: u64, response: &Response) {
+    let live = || {
+        !inner.closed.get() && inner.fetches.borrow().get(&req).is_some_and(|(a, _)| *a == attempt)
+    };
     let Some(body) = response.body() else {
         if live() {
             inner.machine.borrow_mut().handle_stream_end(req, now());
@@ -374,7 +384,8 @@ async fn read_stream(inner: &Rc<Inner>, req: ReqId, response: &Response) {
     loop {
         let chunk = JsFuture::from(reader.read()).await;
         if !live() {
-            let _ = reader.cancel();
+            // Cancelled: the fetch's AbortController already errored the body (calling
+            // reader.cancel() now would only produce an unhandled rejection).
             return;
         }
         match chunk {
@@ -522,7 +533,7 @@ pub fn shutdown(inner: &Rc<Inner>) {
     if inner.closed.replace(true) {
         return;
     }
-    for (_, c) in inner.fetches.borrow_mut().drain() {
+    for (_, (_, c)) in inner.fetches.borrow_mut().drain() {
         c.abort();
     }
     for (_, c) in inner.tools.borrow_mut().drain() {

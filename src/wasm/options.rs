@@ -235,6 +235,18 @@ pub fn parse(o: &JsValue) -> R<Parsed> {
             .ok_or("options.enableHistory must be a boolean")?;
     }
     config.retry = retry_config(o)?;
+    for (key, slot) in [
+        ("idleTimeoutMs", &mut config.idle_timeout_ms),
+        ("sessionTokenTimeoutMs", &mut config.token_timeout_ms),
+    ] {
+        let v = get(o, key);
+        if !v.is_undefined() {
+            match v.as_f64() {
+                Some(n) if n.is_finite() && n > 0.0 => *slot = n,
+                _ => return Err(format!("options.{key} must be a positive number of milliseconds")),
+            }
+        }
+    }
     config.tools = tool_specs;
     let meta = get(o, "builtinToolMeta");
     if !meta.is_undefined() {
