@@ -159,6 +159,10 @@ export type AgentOptions<TContext = unknown> = {
   /** Agent API base URL (default "https://api.kapa.ai"). */
   baseUrl?: string;
   retry?: RetryOptions;
+  /** End a request that receives nothing, not even a keep-alive, for this long (default 60000). */
+  idleTimeoutMs?: number;
+  /** Fail when getSessionToken() does not settle within this (default 30000). */
+  sessionTokenTimeoutMs?: number;
 };
 
 /** A stored conversation, as listed by listThreads(). */
