@@ -560,7 +560,7 @@ impl Machine {
             return;
         };
         if let Some(token) = &self.token {
-            if token.expires_at_ms - now_ms > TOKEN_REFRESH_MARGIN_MS || self.requests[i].refreshed
+            if token.expires_at_ms - now_ms >= TOKEN_REFRESH_MARGIN_MS || self.requests[i].refreshed
             {
                 let token = token.value.clone();
                 self.send(i, &token, now_ms);

@@ -298,7 +298,10 @@ fn start_fetch(inner: &Rc<Inner>, req: ReqId, request: HttpRequest) {
     ]);
     let attempt = inner.attempts.get() + 1;
     inner.attempts.set(attempt);
-    inner.fetches.borrow_mut().insert(req, (attempt, controller));
+    inner
+        .fetches
+        .borrow_mut()
+        .insert(req, (attempt, controller));
     let fetch = get(&js_sys::global(), "fetch");
     let url = JsValue::from_str(&request.url);
     let started = match fetch.dyn_ref::<Function>() {
@@ -315,7 +318,12 @@ fn start_fetch(inner: &Rc<Inner>, req: ReqId, request: HttpRequest) {
         };
         // Still wanted: not cancelled, and not superseded by a retry of the same request.
         let live = |inner: &Inner| {
-            !inner.closed.get() && inner.fetches.borrow().get(&req).is_some_and(|(a, _)| *a == attempt)
+            !inner.closed.get()
+                && inner
+                    .fetches
+                    .borrow()
+                    .get(&req)
+                    .is_some_and(|(a, _)| *a == attempt)
         };
         if !live(&inner) {
             return;
@@ -371,7 +379,12 @@ fn start_fetch(inner: &Rc<Inner>, req: ReqId, request: HttpRequest) {
 
 async fn read_stream(inner: &Rc<Inner>, req: ReqId, attempt: u64, response: &Response) {
     let live = || {
-        !inner.closed.get() && inner.fetches.borrow().get(&req).is_some_and(|(a, _)| *a == attempt)
+        !inner.closed.get()
+            && inner
+                .fetches
+                .borrow()
+                .get(&req)
+                .is_some_and(|(a, _)| *a == attempt)
     };
     let Some(body) = response.body() else {
         if live() {

@@ -243,7 +243,11 @@ pub fn parse(o: &JsValue) -> R<Parsed> {
         if !v.is_undefined() {
             match v.as_f64() {
                 Some(n) if n.is_finite() && n > 0.0 => *slot = n,
-                _ => return Err(format!("options.{key} must be a positive number of milliseconds")),
+                _ => {
+                    return Err(format!(
+                        "options.{key} must be a positive number of milliseconds"
+                    ))
+                }
             }
         }
     }
