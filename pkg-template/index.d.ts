@@ -30,7 +30,15 @@ export type ToolCallDisplay = {
   sources?: AgentSource[];
   displayName?: string;
   needsApproval?: boolean;
+  /** Set when a governance reviewer holds (or held) the call. */
+  guardian?: GuardianState;
 };
+
+/** A call held for a Kaplaix reviewer (governance `require_approval` mode). */
+export interface GuardianState {
+  pendingActionId: string;
+  status: 'pending' | 'approved' | 'rejected' | 'expired';
+}
 
 /** Blocks of an assistant message, in the order they streamed. */
 export type ContentBlock =
@@ -134,7 +142,42 @@ export type AgentEvent =
   | { type: 'tool_denied'; data: { toolName: string; toolCallId: string } }
   | { type: 'conversation_reset'; data: Record<string, never> }
   | { type: 'thread_resumed'; data: { threadId: string } }
-  | { type: 'thread_deleted'; data: { threadId: string } };
+  | { type: 'thread_deleted'; data: { threadId: string } }
+  | {
+      type: 'governance_decision';
+      data: {
+        toolName: string;
+        toolCallId: string;
+        /** The policy's answer, or the reviewer's outcome for a held call. */
+        decision: 'ALLOW' | 'DENY' | 'REQUIRE_APPROVAL' | 'approved' | 'rejected' | 'expired' | 'timeout';
+        ruleId?: string;
+      };
+    }
+  | { type: 'governance_warning'; data: { message: string } };
+
+/** Kaplaix attribution of a tool, matched by policy rules. */
+export interface GovernanceToolAttributes {
+  toolType?: string;
+  operation?: string;
+  targetSystem?: string;
+}
+
+/** Audit events and policy checks over Kaplaix, through your server's proxy. */
+export interface GovernanceOptions {
+  /** Your proxy's base URL, e.g. '/api/kaplaix' (it adds the Kaplaix key server-side). */
+  endpoint: string;
+  /** Kaplaix agentId. */
+  agentId: string;
+  /** What a policy decision does (default 'log_only'). */
+  mode?: 'log_only' | 'block' | 'require_approval';
+  tools?: Record<string, GovernanceToolAttributes>;
+  /** How long a reviewer may take (default 120000). */
+  approvalTimeoutMs?: number;
+  /** How often to ask for the reviewer's decision (default 3000). */
+  pollIntervalMs?: number;
+  /** Deny tool calls while the policy service is unreachable (default false: fail open). */
+  failOnCircuitOpen?: boolean;
+}
 
 export type OnAgentEvent = (event: AgentEvent) => void;
 
@@ -163,15 +206,19 @@ export type AgentOptions<TContext = unknown> = {
   idleTimeoutMs?: number;
   /** Fail when getSessionToken() does not settle within this (default 30000). */
   sessionTokenTimeoutMs?: number;
+  /** Put client tool calls under a Kaplaix policy with an audit trail. */
+  governance?: GovernanceOptions;
 };
 
 /** A stored conversation, as listed by listThreads(). */
 export interface AgentThread {
   id: string;
-  title?: string;
-  createdAt?: string;
-  updatedAt?: string;
-  messageCount?: number;
+  title: string;
+  /** RFC 3339, as the server sent it. */
+  createdAt: string;
+  /** RFC 3339, as the server sent it. */
+  updatedAt: string;
+  messageCount: number;
 }
 
 export interface ListThreadsResult {
@@ -207,6 +254,8 @@ export declare class Agent<TContext = unknown> {
   resumeThread(threadId: string): Promise<void>;
   /** Delete a stored thread; resets the conversation if it is the current one (needs enableHistory). */
   deleteThread(threadId: string): Promise<void>;
+  /** Resolves true once every governance audit event was delivered, false at the timeout (default 10000 ms). */
+  flushGovernance(options?: { timeoutMs?: number }): Promise<boolean>;
   /** Release the agent now: aborts its request, tools and timers. */
   free(): void;
 }
@@ -216,8 +265,11 @@ export declare function createToolHelper<TContext = unknown>(): <P extends ToolP
   tool: ToolDefinition<TContext, P>,
 ) => ToolDefinition<TContext, P>;
 
-/** Use `zod-to-json-schema` for Zod 3 tool schemas where the package cannot load it itself. */
-export declare function registerZodToJsonSchema(zodToJsonSchema: (schema: any, options?: any) => unknown): void;
+/**
+ * Where the package cannot load them itself (bundlers): register `zodToJsonSchema` from
+ * `zod-to-json-schema` for Zod 3 schemas, or zod 4's `z.toJSONSchema` for zod 4.0 / 4.1.
+ */
+export declare function registerZodToJsonSchema(converter: (schema: any, options?: any) => unknown): void;
 
 export declare class SessionWithoutOwnerError extends Error {
   name: 'SessionWithoutOwnerError';

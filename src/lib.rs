@@ -39,6 +39,7 @@
 //! assert_eq!(m.thread_id(), Some("thr_1"));
 //! ```
 
+pub mod canonical;
 pub mod decode;
 pub mod machine;
 pub mod messages;

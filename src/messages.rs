@@ -84,8 +84,20 @@ pub struct ToolCallDisplay {
     pub display_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub needs_approval: Option<bool>,
+    /// Set while (and after) a Kaplaix reviewer holds the call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guardian: Option<Guardian>,
     #[serde(skip)]
     pub executor: Option<Executor>,
+}
+
+/// A call held for a governance reviewer: `{pendingActionId, status}`; `status` is
+/// `pending`, then `approved`, `rejected` or `expired`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Guardian {
+    pub pending_action_id: String,
+    pub status: String,
 }
 
 /// A block of an assistant message, in stream order.

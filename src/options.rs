@@ -29,6 +29,49 @@ impl Default for RetryConfig {
     }
 }
 
+/// What a governance decision does (GOVERNANCE.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GovernanceMode {
+    LogOnly,
+    Block,
+    RequireApproval,
+}
+
+/// Kaplaix attribution of a tool (`governance.tools[name]`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ToolAttributes {
+    pub tool_type: Option<String>,
+    pub operation: Option<String>,
+    pub target_system: Option<String>,
+}
+
+/// The `governance` option: audit events and policy checks through the integrator's proxy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GovernanceConfig {
+    /// The proxy's base URL, e.g. `/api/kaplaix` (the Kaplaix key stays on the server).
+    pub endpoint: String,
+    pub agent_id: String,
+    pub mode: GovernanceMode,
+    pub tools: BTreeMap<String, ToolAttributes>,
+    pub approval_timeout_ms: f64,
+    pub poll_interval_ms: f64,
+    pub fail_on_circuit_open: bool,
+}
+
+impl GovernanceConfig {
+    pub fn new(endpoint: impl Into<String>, agent_id: impl Into<String>) -> Self {
+        GovernanceConfig {
+            endpoint: endpoint.into(),
+            agent_id: agent_id.into(),
+            mode: GovernanceMode::LogOnly,
+            tools: BTreeMap::new(),
+            approval_timeout_ms: 120_000.0,
+            poll_interval_ms: 3_000.0,
+            fail_on_circuit_open: false,
+        }
+    }
+}
+
 /// A client tool, as the machine sees it (its `execute` stays in JS).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ToolSpec {
@@ -61,6 +104,7 @@ pub struct Config {
     pub tools: Vec<ToolSpec>,
     /// `builtinToolMeta[name].displayName`.
     pub builtin_display_names: BTreeMap<String, String>,
+    pub governance: Option<GovernanceConfig>,
 }
 
 impl Config {
@@ -79,6 +123,7 @@ impl Config {
             token_timeout_ms: 30_000.0,
             tools: Vec::new(),
             builtin_display_names: BTreeMap::new(),
+            governance: None,
         }
     }
 

@@ -25,6 +25,8 @@ pub struct HttpRequest {
     pub body: Option<String>,
     /// Chat requests are read as a stream when they succeed; others are read whole.
     pub stream: bool,
+    /// Send with `keepalive` (governance events while the page is being hidden).
+    pub keepalive: bool,
 }
 
 /// Percent-encode a path segment or query value (everything but RFC 3986 unreserved bytes).
@@ -137,6 +139,7 @@ pub fn chat_request(
         headers,
         body: Some(body.into()),
         stream: true,
+        keepalive: false,
     }
 }
 
@@ -189,6 +192,7 @@ pub fn history_request(config: &Config, call: &HistoryCall, token: &str) -> Http
         headers,
         body: None,
         stream: false,
+        keepalive: false,
     }
 }
 
@@ -526,6 +530,7 @@ fn parse_stored_call(c: &Value, config: &Config) -> Option<ToolCallDisplay> {
         sources: c.get("sources").and_then(parse_sources),
         display_name: config.display_name(&name),
         needs_approval: tool.filter(|t| t.needs_approval).map(|_| true),
+        guardian: None,
         executor: Some(if tool.is_some() {
             Executor::Client
         } else {

@@ -43,10 +43,13 @@
 //!
 //! # Deliberately not enforced
 //!
-//! To keep the `.wasm` small (no regular-expression engine) `pattern` is **not** enforced and
-//! `patternProperties` is ignored; when `patternProperties` is present, `additionalProperties`
-//! is not applied either (it could otherwise reject properties the patterns would allow).
-//! `format`, `contains`, `propertyNames`, `dependentRequired`, `dependentSchemas`,
+//! The core has no regular-expression engine (it would cost the `.wasm` more than the rest of
+//! this module): `pattern`, `patternProperties` and `propertyNames` patterns are enforced by
+//! [`validate_with`] with a matcher the host supplies (the wasm skin passes JavaScript's
+//! `RegExp`, as Ajv does). Plain [`validate`] does not enforce them, and with
+//! `patternProperties` present it does not apply `additionalProperties` either (it could
+//! otherwise reject properties the patterns would allow).
+//! `format`, `contains`, `dependentRequired`, `dependentSchemas`,
 //! `unevaluatedProperties`/`unevaluatedItems`, `$anchor`, `$dynamicRef` and remote `$ref`s are
 //! not supported; annotations (`description`, `title`, `default`, `examples`, `$schema`, `$id`,
 //! `$comment`, …) and unknown keywords are ignored.
@@ -73,13 +76,36 @@ const MAX_STEPS: usize = 200_000;
 /// How many characters of a value (or property name) a message may quote.
 const PREVIEW_CHARS: usize = 40;
 
+/// A number as JavaScript writes it (`2`, not `2.0`).
+fn jsn(n: &Number) -> String {
+    match n.as_f64() {
+        Some(f) if !n.is_u64() && !n.is_i64() => crate::canonical::js_number(f),
+        _ => n.to_string(),
+    }
+}
+
 /// How many `enum` values / merged alternatives a message lists.
 const MAX_LISTED: usize = 8;
 
 /// Validate `instance` against `schema`. `Err` holds a message naming the first failing path
 /// (the root is `arguments`), e.g. `arguments.expression: expected string, got number`.
 pub fn validate(schema: &Value, instance: &Value) -> Result<(), String> {
+    validate_with(schema, instance, None)
+}
+
+/// A regular-expression test supplied by the host: `Some(matched)`, or `None` when the
+/// pattern cannot be evaluated (then it is not enforced). The wasm skin passes JavaScript's
+/// `RegExp` (with the `u` flag), so `pattern` and `patternProperties` behave as in Ajv.
+pub type PatternMatcher<'m> = &'m dyn Fn(&str, &str) -> Option<bool>;
+
+/// [`validate`], enforcing `pattern` and `patternProperties` with `matcher`.
+pub fn validate_with(
+    schema: &Value,
+    instance: &Value,
+    matcher: Option<PatternMatcher>,
+) -> Result<(), String> {
     let mut v = Validator {
+        matcher,
         root: schema,
         steps: 0,
         path: String::from("arguments"),
@@ -166,6 +192,7 @@ enum Error {
 type Res = Result<(), Error>;
 
 struct Validator<'a> {
+    matcher: Option<PatternMatcher<'a>>,
     root: &'a Value,
     steps: usize,
     path: String,
@@ -382,7 +409,9 @@ impl<'a> Validator<'a> {
             expected.push("null".into());
         }
         let got = match inst {
-            Value::Number(n) if expected.iter().any(|t| t == "integer") => format!("number {n}"),
+            Value::Number(n) if expected.iter().any(|t| t == "integer") => {
+                format!("number {}", jsn(n))
+            }
             other => kind(other).into(),
         };
         Err(self.fail_expect(expected, got, true))
@@ -394,41 +423,78 @@ impl<'a> Validator<'a> {
             let ord = num_cmp(n, min);
             if excl("exclusiveMinimum") {
                 if ord != Some(Ordering::Greater) {
-                    return Err(self.fail(format_args!("expected a number > {min}, got {n}")));
+                    return Err(self.fail(format_args!(
+                        "expected a number > {}, got {}",
+                        jsn(min),
+                        jsn(n)
+                    )));
                 }
             } else if ord == Some(Ordering::Less) {
-                return Err(self.fail(format_args!("expected a number >= {min}, got {n}")));
+                return Err(self.fail(format_args!(
+                    "expected a number >= {}, got {}",
+                    jsn(min),
+                    jsn(n)
+                )));
             }
         }
         if let Some(max) = num(m, "maximum") {
             let ord = num_cmp(n, max);
             if excl("exclusiveMaximum") {
                 if ord != Some(Ordering::Less) {
-                    return Err(self.fail(format_args!("expected a number < {max}, got {n}")));
+                    return Err(self.fail(format_args!(
+                        "expected a number < {}, got {}",
+                        jsn(max),
+                        jsn(n)
+                    )));
                 }
             } else if ord == Some(Ordering::Greater) {
-                return Err(self.fail(format_args!("expected a number <= {max}, got {n}")));
+                return Err(self.fail(format_args!(
+                    "expected a number <= {}, got {}",
+                    jsn(max),
+                    jsn(n)
+                )));
             }
         }
         if let Some(min) = num(m, "exclusiveMinimum") {
             if num_cmp(n, min) != Some(Ordering::Greater) {
-                return Err(self.fail(format_args!("expected a number > {min}, got {n}")));
+                return Err(self.fail(format_args!(
+                    "expected a number > {}, got {}",
+                    jsn(min),
+                    jsn(n)
+                )));
             }
         }
         if let Some(max) = num(m, "exclusiveMaximum") {
             if num_cmp(n, max) != Some(Ordering::Less) {
-                return Err(self.fail(format_args!("expected a number < {max}, got {n}")));
+                return Err(self.fail(format_args!(
+                    "expected a number < {}, got {}",
+                    jsn(max),
+                    jsn(n)
+                )));
             }
         }
         if let Some(d) = num(m, "multipleOf") {
             if !is_multiple(n, d) {
-                return Err(self.fail(format_args!("expected a multiple of {d}, got {n}")));
+                return Err(self.fail(format_args!(
+                    "expected a multiple of {}, got {}",
+                    jsn(d),
+                    jsn(n)
+                )));
             }
         }
         Ok(())
     }
 
     fn string(&self, m: &Map<String, Value>, s: &str) -> Res {
+        if let (Some(Value::String(pattern)), Some(matcher)) = (m.get("pattern"), self.matcher) {
+            if matcher(pattern, s) == Some(false) {
+                return Err(self.fail(format_args!(
+                    "expected a string matching /{}/, got {}",
+                    truncate_chars(pattern, 40),
+                    preview_str(s)
+                )));
+            }
+        }
         let min = count(m, "minLength");
         let max = count(m, "maxLength");
         if min.is_none() && max.is_none() {
@@ -546,12 +612,39 @@ impl<'a> Validator<'a> {
                 }
             }
         }
-        if m.contains_key("patternProperties") {
-            return Ok(());
+        let patterns = match m.get("patternProperties") {
+            Some(Value::Object(p)) => Some(p),
+            _ => None,
+        };
+        let mut by_pattern: Vec<&str> = Vec::new();
+        if let Some(patterns) = patterns {
+            // Without a regular-expression engine, patternProperties (and with it
+            // additionalProperties) cannot be applied.
+            let Some(matcher) = self.matcher else {
+                return Ok(());
+            };
+            for (k, v) in o {
+                for (pattern, s) in patterns {
+                    match matcher(pattern, k) {
+                        Some(true) => {
+                            self.at_key(k, s, v, depth)?;
+                            by_pattern.push(k.as_str());
+                        }
+                        Some(false) => {}
+                        None => return Ok(()),
+                    }
+                }
+            }
+        }
+        if let Some(names) = m.get("propertyNames") {
+            for k in o.keys() {
+                let key = Value::String(k.clone());
+                self.at_key(k, names, &key, depth)?;
+            }
         }
         if let Some(extra) = m.get("additionalProperties") {
             for (k, v) in o {
-                if props.is_some_and(|p| p.contains_key(k)) {
+                if props.is_some_and(|p| p.contains_key(k)) || by_pattern.contains(&k.as_str()) {
                     continue;
                 }
                 match extra {

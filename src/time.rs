@@ -27,6 +27,33 @@ fn epoch_ms(y: i64, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> Option<f64> {
     Some(((days * 86_400 + h as i64 * 3600 + mi as i64 * 60 + s as i64) * 1000) as f64)
 }
 
+/// The civil date of a day count since 1970-01-01 (inverse of `days_from_civil`).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// Epoch milliseconds as RFC 3339 in UTC with milliseconds, e.g. `2026-11-26T01:07:38.723Z`.
+pub fn format_rfc3339(ms: f64) -> String {
+    let ms = if ms.is_finite() { ms.floor() as i64 } else { 0 };
+    let (days, rem) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
+    let (y, mo, d) = civil_from_days(days);
+    let (h, mi, s, milli) = (
+        rem / 3_600_000,
+        rem / 60_000 % 60,
+        rem / 1000 % 60,
+        rem % 1000,
+    );
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}Z")
+}
+
 /// Parse an RFC 3339 timestamp such as `2026-03-17T09:54:51.165812Z` or `…+02:00`.
 pub fn parse_rfc3339(s: &str) -> Option<f64> {
     let s = s.trim();
@@ -145,6 +172,22 @@ mod tests {
             "2026-03-17T09:54:51+0200",
         ] {
             assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn format_round_trips() {
+        assert_eq!(format_rfc3339(0.0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            format_rfc3339(1_773_741_291_165.0),
+            "2026-03-17T09:54:51.165Z"
+        );
+        assert_eq!(
+            format_rfc3339(951_825_600_000.0),
+            "2000-02-29T12:00:00.000Z"
+        );
+        for ms in [1.0, 86_399_999.0, 4_102_444_800_000.0, 1_764_118_058_723.0] {
+            assert_eq!(parse_rfc3339(&format_rfc3339(ms)), Some(ms));
         }
     }
 

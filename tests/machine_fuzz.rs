@@ -246,7 +246,7 @@ impl Fuzz {
                 1.0,
                 now,
             ),
-            Op::Approve(k) => self.h.m.approve(IDS[*k as usize % 4]),
+            Op::Approve(k) => self.h.m.approve(IDS[*k as usize % 4], now),
             Op::Reject(k) => self.h.m.reject(IDS[*k as usize % 4], now),
             Op::Stop => self.h.m.stop(),
             Op::Reset => self.h.m.reset(),

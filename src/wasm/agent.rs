@@ -9,7 +9,9 @@ use js_sys::{Function, Object, Promise};
 use wasm_bindgen::prelude::*;
 
 use super::convert::{error, error_classes, get, type_error};
-use super::driver::{drive, history_error, messages_array, now, shutdown, Inner};
+use super::driver::{
+    drive, flush_governance, history_error, messages_array, now, shutdown, watch_visibility, Inner,
+};
 use super::options::{parse, Parsed};
 use crate::machine::{Busy, HistoryError, Machine, OpId};
 
@@ -22,6 +24,19 @@ const TS_NOTE: &str = r#"
 #[wasm_bindgen]
 pub struct Agent {
     inner: Rc<Inner>,
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// `RegExp(pattern, flags)`: throws on an invalid pattern, hence `catch`.
+    #[wasm_bindgen(catch, js_name = RegExp)]
+    fn make_regexp(pattern: &str, flags: &str) -> Result<js_sys::RegExp, JsValue>;
+}
+
+/// JSON Schema `pattern` with JavaScript's `RegExp` in unicode mode (what Ajv does); an
+/// invalid pattern is not enforced.
+fn js_pattern_test(pattern: &str, text: &str) -> Option<bool> {
+    make_regexp(pattern, "u").ok().map(|re| re.test(text))
 }
 
 fn seed() -> u64 {
@@ -49,7 +64,10 @@ impl Agent {
         console_error_panic_hook::set_once();
         let Parsed { config, js } = parse(&options).map_err(|e| type_error(&e))?;
         let snapshot = Object::assign(&Object::new(), options.unchecked_ref());
-        let inner = Inner::new(Machine::new(config, seed()), js, snapshot.into());
+        let mut machine = Machine::new(config, seed());
+        machine.set_pattern_matcher(Box::new(js_pattern_test));
+        let inner = Inner::new(machine, js, snapshot.into());
+        watch_visibility(&inner);
         Ok(Agent { inner })
     }
 
@@ -97,7 +115,7 @@ impl Agent {
     #[wasm_bindgen(js_name = approveToolCall)]
     pub fn approve_tool_call(&self, id: JsValue) {
         if let Some(id) = id.as_string() {
-            self.inner.machine.borrow_mut().approve(&id);
+            self.inner.machine.borrow_mut().approve(&id, now());
             drive(&self.inner);
         }
     }
@@ -146,6 +164,23 @@ impl Agent {
             .borrow()
             .thread_id()
             .map_or(JsValue::NULL, JsValue::from_str)
+    }
+
+    /// Wait until every queued governance audit event was delivered: resolves `true` once the
+    /// queue is empty, `false` when `timeoutMs` (default 10 000) passes first. Never hangs.
+    #[wasm_bindgen(js_name = flushGovernance)]
+    pub fn flush_governance(&self, options: JsValue) -> Result<Promise, JsValue> {
+        let timeout = get(&options, "timeoutMs");
+        let timeout_ms = match timeout.as_f64() {
+            _ if timeout.is_undefined() => 10_000.0,
+            Some(ms) if ms.is_finite() && ms >= 0.0 => ms,
+            _ => {
+                return Err(type_error(
+                    "flushGovernance: timeoutMs must be a non-negative number",
+                ))
+            }
+        };
+        Ok(flush_governance(&self.inner, timeout_ms))
     }
 
     /// Forget the cached session token; the next request fetches a new one.
@@ -245,4 +280,10 @@ pub fn error_classes_export() -> JsValue {
 #[wasm_bindgen(js_name = __setZodToJsonSchema, skip_typescript)]
 pub fn set_zod_to_json_schema(f: JsValue) {
     super::options::set_zod_to_json_schema(&f);
+}
+
+/// Registers zod 4's `z.toJSONSchema` (the entry does it when `zod` 4 is installed).
+#[wasm_bindgen(js_name = __setZod4ToJSONSchema, skip_typescript)]
+pub fn set_zod4_to_json_schema(f: JsValue) {
+    super::options::set_zod4_to_json_schema(&f);
 }

@@ -10,7 +10,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use js_sys::{Function, Promise, Reflect, Uint8Array};
+use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -55,6 +55,10 @@ pub struct Inner {
     pub history: RefCell<HashMap<OpId, (Function, Function, String)>>,
     cache: RefCell<MessageCache>,
     timer: RefCell<Option<(f64, JsValue)>>,
+    /// `flushGovernance()` calls waiting for the audit queue to empty: resolve and timer.
+    pub flushes: RefCell<Vec<(Function, JsValue)>>,
+    /// The `visibilitychange` listener (browsers), removed when the agent is freed.
+    visibility: RefCell<Option<JsValue>>,
     driving: Cell<bool>,
     pub closed: Cell<bool>,
 }
@@ -72,6 +76,8 @@ impl Inner {
             history: RefCell::default(),
             cache: RefCell::default(),
             timer: RefCell::default(),
+            flushes: RefCell::default(),
+            visibility: RefCell::default(),
             driving: Cell::new(false),
             closed: Cell::new(false),
         })
@@ -135,6 +141,69 @@ pub fn drive(inner: &Rc<Inner>) {
     }
     inner.driving.set(false);
     arm_timer(inner);
+    settle_flushes(inner);
+}
+
+/// Resolve `flushGovernance()` promises once nothing is left to deliver.
+fn settle_flushes(inner: &Inner) {
+    if inner.flushes.borrow().is_empty() || inner.machine.borrow().governance_pending() > 0 {
+        return;
+    }
+    let waiting: Vec<(Function, JsValue)> = inner.flushes.borrow_mut().drain(..).collect();
+    for (resolve, timer) in waiting {
+        clear_timeout(&timer);
+        call(&resolve, &[&JsValue::TRUE]);
+    }
+}
+
+/// `flushGovernance({timeoutMs})`: `true` once the audit queue is empty, `false` at the timeout.
+pub fn flush_governance(inner: &Rc<Inner>, timeout_ms: f64) -> Promise {
+    if inner.closed.get() || inner.machine.borrow().governance_pending() == 0 {
+        return Promise::resolve(&JsValue::TRUE);
+    }
+    let inner = inner.clone();
+    Promise::new(&mut |resolve, _reject| {
+        let weak = Rc::downgrade(&inner);
+        let me = resolve.clone();
+        let on_timeout = Closure::once_into_js(move || {
+            if let Some(inner) = weak.upgrade() {
+                inner
+                    .flushes
+                    .borrow_mut()
+                    .retain(|(f, _)| !Object::is(f, &me));
+            }
+            call(&me, &[&JsValue::FALSE]);
+        });
+        let timer = set_timeout(&on_timeout, timeout_ms);
+        inner.flushes.borrow_mut().push((resolve, timer));
+    })
+}
+
+/// Browsers: when the page is hidden, send queued audit events with `keepalive`.
+pub fn watch_visibility(inner: &Rc<Inner>) {
+    let document = get(&js_sys::global(), "document");
+    let add = get(&document, "addEventListener");
+    let Some(add) = add.dyn_ref::<Function>() else {
+        return;
+    };
+    let weak = Rc::downgrade(inner);
+    let doc = document.clone();
+    let listener = Closure::<dyn Fn()>::new(move || {
+        let hidden = get(&doc, "visibilityState").as_string().as_deref() == Some("hidden");
+        if let Some(inner) = weak.upgrade().filter(|_| hidden) {
+            if !inner.closed.get() {
+                inner.machine.borrow_mut().page_hidden(now());
+                drive(&inner);
+            }
+        }
+    })
+    .into_js_value();
+    if add
+        .call2(&document, &"visibilitychange".into(), &listener)
+        .is_ok()
+    {
+        *inner.visibility.borrow_mut() = Some(listener);
+    }
 }
 
 fn arm_timer(inner: &Rc<Inner>) {
@@ -295,6 +364,7 @@ fn start_fetch(inner: &Rc<Inner>, req: ReqId, request: HttpRequest) {
         ("headers", &headers),
         ("body", &body),
         ("signal", &controller.signal()),
+        ("keepalive", &JsValue::from_bool(request.keepalive)),
     ]);
     let attempt = inner.attempts.get() + 1;
     inner.attempts.set(attempt);
@@ -554,6 +624,17 @@ pub fn shutdown(inner: &Rc<Inner>) {
     }
     if let Some((_, id)) = inner.timer.borrow_mut().take() {
         clear_timeout(&id);
+    }
+    if let Some(listener) = inner.visibility.borrow_mut().take() {
+        let document = get(&js_sys::global(), "document");
+        if let Some(remove) = get(&document, "removeEventListener").dyn_ref::<Function>() {
+            let _ = remove.call2(&document, &"visibilitychange".into(), &listener);
+        }
+    }
+    let flushes: Vec<(Function, JsValue)> = inner.flushes.borrow_mut().drain(..).collect();
+    for (resolve, timer) in flushes {
+        clear_timeout(&timer);
+        call(&resolve, &[&JsValue::FALSE]);
     }
     let turns: Vec<Function> = inner.turns.borrow_mut().drain().map(|(_, f)| f).collect();
     for resolve in turns {

@@ -10,7 +10,10 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::convert::{from_js, get};
-use crate::options::{Config, RetryConfig, ToolSpec, DEFAULT_BASE_URL, DEFAULT_MODEL};
+use crate::options::{
+    Config, GovernanceConfig, GovernanceMode, RetryConfig, ToolAttributes, ToolSpec,
+    DEFAULT_BASE_URL, DEFAULT_MODEL,
+};
 
 #[wasm_bindgen(module = "/src/wasm/schemas.js")]
 extern "C" {
@@ -21,6 +24,8 @@ extern "C" {
     fn to_json_schema(parameters: &JsValue) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_name = setZodToJsonSchema)]
     pub fn set_zod_to_json_schema(f: &JsValue);
+    #[wasm_bindgen(js_name = setZod4ToJSONSchema)]
+    pub fn set_zod4_to_json_schema(f: &JsValue);
 }
 
 /// A client tool's JS half.
@@ -189,6 +194,95 @@ fn tools(o: &JsValue) -> R<(Vec<ToolSpec>, Vec<JsTool>)> {
     Ok((specs, js))
 }
 
+fn positive_ms(o: &JsValue, key: &str, at: &str) -> R<Option<f64>> {
+    let v = get(o, key);
+    if v.is_undefined() {
+        return Ok(None);
+    }
+    match v.as_f64() {
+        Some(n) if n.is_finite() && n > 0.0 => Ok(Some(n)),
+        _ => Err(format!(
+            "{at}.{key} must be a positive number of milliseconds"
+        )),
+    }
+}
+
+/// The `governance` option (GOVERNANCE.md).
+fn governance(o: &JsValue) -> R<Option<GovernanceConfig>> {
+    let g = get(o, "governance");
+    if g.is_undefined() {
+        return Ok(None);
+    }
+    if !g.is_object() {
+        return Err("options.governance must be an object".into());
+    }
+    let string = |key: &str| match get(&g, key).as_string() {
+        Some(s) if !s.is_empty() => Ok(s),
+        _ => Err(format!(
+            "options.governance.{key} must be a non-empty string"
+        )),
+    };
+    let mut config = GovernanceConfig::new(string("endpoint")?, string("agentId")?);
+    config.mode = match get(&g, "mode") {
+        m if m.is_undefined() => GovernanceMode::LogOnly,
+        m => match m.as_string().as_deref() {
+            Some("log_only") => GovernanceMode::LogOnly,
+            Some("block") => GovernanceMode::Block,
+            Some("require_approval") => GovernanceMode::RequireApproval,
+            _ => {
+                return Err(
+                    "options.governance.mode must be 'log_only', 'block' or 'require_approval'"
+                        .into(),
+                )
+            }
+        },
+    };
+    if let Some(ms) = positive_ms(&g, "approvalTimeoutMs", "options.governance")? {
+        config.approval_timeout_ms = ms;
+    }
+    if let Some(ms) = positive_ms(&g, "pollIntervalMs", "options.governance")? {
+        config.poll_interval_ms = ms;
+    }
+    match get(&g, "failOnCircuitOpen") {
+        f if f.is_undefined() => {}
+        f => {
+            config.fail_on_circuit_open = f
+                .as_bool()
+                .ok_or("options.governance.failOnCircuitOpen must be a boolean")?
+        }
+    }
+    let tools = get(&g, "tools");
+    if !tools.is_undefined() {
+        if !tools.is_object() || Array::is_array(&tools) {
+            return Err("options.governance.tools must be an object".into());
+        }
+        for key in Object::keys(tools.unchecked_ref::<Object>()).iter() {
+            let Some(name) = key.as_string() else {
+                continue;
+            };
+            let entry = get(&tools, &name);
+            let at = format!("options.governance.tools.{name}");
+            if !entry.is_object() {
+                return Err(format!("{at} must be an object"));
+            }
+            let field = |k: &str| match get(&entry, k) {
+                v if v.is_undefined() => Ok(None),
+                v => v
+                    .as_string()
+                    .map(Some)
+                    .ok_or_else(|| format!("{at}.{k} must be a string")),
+            };
+            let attrs = ToolAttributes {
+                tool_type: field("toolType")?,
+                operation: field("operation")?,
+                target_system: field("targetSystem")?,
+            };
+            config.tools.insert(name, attrs);
+        }
+    }
+    Ok(Some(config))
+}
+
 /// Validate `options` and split them into the machine's config and the JS side.
 pub fn parse(o: &JsValue) -> R<Parsed> {
     if !o.is_object() {
@@ -235,6 +329,7 @@ pub fn parse(o: &JsValue) -> R<Parsed> {
             .ok_or("options.enableHistory must be a boolean")?;
     }
     config.retry = retry_config(o)?;
+    config.governance = governance(o)?;
     for (key, slot) in [
         ("idleTimeoutMs", &mut config.idle_timeout_ms),
         ("sessionTokenTimeoutMs", &mut config.token_timeout_ms),

@@ -4,9 +4,15 @@
 // entry could load it (or when it was registered with registerZodToJsonSchema()).
 
 let zodToJsonSchema = null;
+let zod4ToJSONSchema = null;
 
 export function setZodToJsonSchema(fn) {
   zodToJsonSchema = typeof fn === 'function' ? fn : null;
+}
+
+/** zod 4's `z.toJSONSchema`, for zod 4.0 / 4.1 schemas that lack the `.toJSONSchema()` method. */
+export function setZod4ToJSONSchema(fn) {
+  zod4ToJSONSchema = typeof fn === 'function' ? fn : null;
 }
 
 function strip(schema) {
@@ -31,7 +37,8 @@ export function toJsonSchema(p) {
     throw new Error('a Zod 3 schema needs the optional peer dependency zod-to-json-schema (npm install zod-to-json-schema), or pass a JSON Schema object');
   }
   if (isZod4) {
-    throw new Error('this Zod 4 schema cannot describe itself: upgrade zod (4.1+ has schema.toJSONSchema()) or pass z.toJSONSchema(schema)');
+    if (zod4ToJSONSchema) return strip(zod4ToJSONSchema(p));
+    throw new Error("this Zod 4 schema cannot describe itself: use zod 4.2+ (schema.toJSONSchema()), call registerZodToJsonSchema(z.toJSONSchema), or pass z.toJSONSchema(schema)");
   }
   if (typeof p.toJsonSchema === 'function') return strip(p.toJsonSchema());
   throw new Error('this Standard Schema cannot be converted to JSON Schema: pass a JSON Schema object instead');

@@ -289,7 +289,7 @@ impl H {
     }
 
     pub fn approve(&mut self, id: &str) -> Vec<String> {
-        self.m.approve(id);
+        self.m.approve(id, self.now);
         self.drain()
     }
 

@@ -25,6 +25,8 @@ use crate::protocol::{
 use crate::rng::Rng;
 use crate::schema;
 
+mod governance;
+
 pub type ReqId = u64;
 pub type TurnId = u64;
 pub type OpId = u64;
@@ -150,6 +152,8 @@ struct Turn {
     assistant: Option<usize>,
     /// Client calls named by the last `requires_action`, in arrival order.
     step: Vec<String>,
+    /// Kaplaix `runId`: one per turn.
+    run_id: String,
 }
 
 /// The agent loop. See the module docs for the calling contract.
@@ -172,6 +176,11 @@ pub struct Machine {
     effects: VecDeque<Effect>,
     batch_start: usize,
     messages_dirty: bool,
+    gov: Option<governance::Governance>,
+    /// The latest `now_ms` the driver reported (for entry points without a clock argument).
+    last_now: f64,
+    /// Regular expressions for JSON Schema `pattern`, supplied by the host (JS `RegExp`).
+    pattern_matcher: Option<Box<dyn Fn(&str, &str) -> Option<bool>>>,
 }
 
 /// JS `String.prototype.trim` whitespace (Unicode White_Space plus the BOM).
@@ -188,7 +197,7 @@ fn truncate_chars(s: &str, max: usize) -> &str {
 
 impl Machine {
     pub fn new(config: Config, seed: u64) -> Self {
-        Machine {
+        let mut m = Machine {
             config,
             messages: Vec::new(),
             next_message_id: 1,
@@ -205,10 +214,21 @@ impl Machine {
             effects: VecDeque::new(),
             batch_start: 0,
             messages_dirty: false,
-        }
+            gov: None,
+            last_now: 0.0,
+            pattern_matcher: None,
+        };
+        m.sync_governance();
+        m
     }
 
     // -- queries ------------------------------------------------------------------------------
+
+    /// Let the machine enforce JSON Schema `pattern` / `patternProperties` with the host's
+    /// regular expressions (`matcher(pattern, text)`; `None` when the pattern is invalid).
+    pub fn set_pattern_matcher(&mut self, matcher: Box<dyn Fn(&str, &str) -> Option<bool>>) {
+        self.pattern_matcher = Some(matcher);
+    }
 
     pub fn config(&self) -> &Config {
         &self.config
@@ -217,6 +237,7 @@ impl Machine {
     /// Replace the configuration (`updateOptions`). A running turn continues with it.
     pub fn set_config(&mut self, config: Config) {
         self.config = config;
+        self.sync_governance();
     }
 
     pub fn messages(&self) -> &[MessageSlot] {
@@ -247,7 +268,8 @@ impl Machine {
         let token = self
             .token_fetching
             .then_some(self.token_since + self.config.token_timeout_ms);
-        requests.chain(token).reduce(f64::min)
+        let gov = self.gov.as_ref().and_then(|g| g.next_wake());
+        requests.chain(token).chain(gov).reduce(f64::min)
     }
 
     /// The next effect to perform, in order.
@@ -269,6 +291,12 @@ impl Machine {
     }
 
     // -- batching -----------------------------------------------------------------------------
+
+    fn at(&mut self, now_ms: f64) {
+        if now_ms.is_finite() && now_ms > self.last_now {
+            self.last_now = now_ms;
+        }
+    }
 
     fn batch<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
         self.batch_start = self.effects.len();
@@ -331,6 +359,7 @@ impl Machine {
 
     /// `sendMessage(text)`. `Ok(None)`: blank text, nothing happened.
     pub fn send_message(&mut self, text: &str, now_ms: f64) -> Result<Option<TurnId>, Busy> {
+        self.at(now_ms);
         if js_trim_is_empty(text) {
             return Ok(None);
         }
@@ -342,7 +371,9 @@ impl Machine {
                 content: text.to_owned(),
             });
             let turn = m.fresh_id();
+            let run_id = m.rng.uuid_v4();
             m.turn = Some(Turn {
+                run_id,
                 id: turn,
                 assistant: None,
                 step: Vec::new(),
@@ -379,6 +410,7 @@ impl Machine {
             self.messages_dirty = true;
         }
         self.set_thread_id(None);
+        self.gov_new_session();
         self.event("conversation_reset", json!({}));
     }
 
@@ -387,12 +419,18 @@ impl Machine {
         self.token = None;
     }
 
-    /// `approveToolCall(id)`: only acts on a call that is `approval_requested`.
-    pub fn approve(&mut self, call_id: &str) {
+    /// `approveToolCall(id)`: only acts on a call that is `approval_requested` (and not held
+    /// by a governance reviewer: only the reviewer can release that one).
+    pub fn approve(&mut self, call_id: &str, now_ms: f64) {
+        self.at(now_ms);
         let Some(call) = self.current_call(call_id) else {
             return;
         };
-        if call.status != ToolCallStatus::ApprovalRequested {
+        let held = call
+            .guardian
+            .as_ref()
+            .is_some_and(|g| g.status == "pending");
+        if call.status != ToolCallStatus::ApprovalRequested || held {
             return;
         }
         let (name, arguments) = (call.name.clone(), call.arguments.clone());
@@ -401,6 +439,7 @@ impl Machine {
                 "tool_approved",
                 json!({"toolName": name, "toolCallId": call_id}),
             );
+            m.gov_approval(&name, true, None, now_ms);
             m.update_call(call_id, |c| c.status = ToolCallStatus::Executing);
             m.emit(Effect::RunTool {
                 call_id: call_id.to_owned(),
@@ -412,6 +451,7 @@ impl Machine {
 
     /// `rejectToolCall(id)`: only acts on a call that is `approval_requested`.
     pub fn reject(&mut self, call_id: &str, now_ms: f64) {
+        self.at(now_ms);
         let Some(call) = self.current_call(call_id) else {
             return;
         };
@@ -420,11 +460,14 @@ impl Machine {
         }
         let name = call.name.clone();
         self.batch(|m| {
+            m.gov_cancel_wait(call_id);
             m.update_call(call_id, |c| c.status = ToolCallStatus::Denied);
             m.event(
                 "tool_denied",
                 json!({"toolName": name, "toolCallId": call_id}),
             );
+            m.gov_approval(&name, false, None, now_ms);
+            m.call_settled(call_id, now_ms);
             m.check_step_complete(now_ms);
         });
     }
@@ -448,10 +491,12 @@ impl Machine {
         cursor: Option<String>,
         now_ms: f64,
     ) -> Result<OpId, HistoryError> {
+        self.at(now_ms);
         self.start_history(HistoryCall::List { limit, cursor }, now_ms)
     }
 
     pub fn resume_thread(&mut self, thread_id: &str, now_ms: f64) -> Result<OpId, HistoryError> {
+        self.at(now_ms);
         if self.config.enable_history && self.turn.is_some() {
             return Err(HistoryError::Busy);
         }
@@ -464,6 +509,7 @@ impl Machine {
     }
 
     pub fn delete_thread(&mut self, thread_id: &str, now_ms: f64) -> Result<OpId, HistoryError> {
+        self.at(now_ms);
         self.start_history(
             HistoryCall::Delete {
                 thread_id: thread_id.to_owned(),
@@ -595,6 +641,7 @@ impl Machine {
 
     /// What `getSessionToken()` gave: its resolved value, or the error text of its failure.
     pub fn handle_token(&mut self, result: Result<Value, String>, now_ms: f64) {
+        self.at(now_ms);
         self.batch(|m| {
             m.token_fetching = false;
             let token = result.and_then(|v| protocol::parse_token(&v));
@@ -694,7 +741,9 @@ impl Machine {
     /// A timer fired: send every request whose back-off is over, end requests that went
     /// silent for `idle_timeout_ms`, and give up on a `getSessionToken()` that hangs.
     pub fn handle_timer(&mut self, now_ms: f64) {
+        self.at(now_ms);
         self.batch(|m| {
+            m.gov_timer(now_ms);
             let idle = m.config.idle_timeout_ms;
             let mut due = Vec::new();
             let mut silent = Vec::new();
@@ -737,7 +786,11 @@ impl Machine {
 
     /// `fetch` rejected before any response byte.
     pub fn handle_network_error(&mut self, req: ReqId, detail: &str, now_ms: f64) {
+        self.at(now_ms);
         self.batch(|m| {
+            if m.gov_response(req, None, None, detail, now_ms) {
+                return;
+            }
             let Some(i) = m.request_index(req) else {
                 return;
             };
@@ -761,7 +814,11 @@ impl Machine {
         body: &str,
         now_ms: f64,
     ) {
+        self.at(now_ms);
         self.batch(|m| {
+            if m.gov_response(req, Some(status), retry_after, body, now_ms) {
+                return;
+            }
             let Some(i) = m.request_index(req) else {
                 return;
             };
@@ -863,11 +920,13 @@ impl Machine {
 
     /// Bytes of a streaming response, exactly as read (a read may end anywhere).
     pub fn handle_chunk(&mut self, req: ReqId, bytes: &[u8], now_ms: f64) {
+        self.at(now_ms);
         self.batch(|m| m.feed(req, bytes, now_ms, false));
     }
 
     /// The streaming response ended normally.
     pub fn handle_stream_end(&mut self, req: ReqId, now_ms: f64) {
+        self.at(now_ms);
         self.batch(|m| m.feed(req, &[], now_ms, true));
     }
 
@@ -1019,6 +1078,7 @@ impl Machine {
                     duration_ms: None,
                     sources: None,
                     needs_approval: needs_approval.then_some(true),
+                    guardian: None,
                     executor: Some(executor),
                 };
                 if let Some(i) = self.assistant_index() {
@@ -1049,6 +1109,8 @@ impl Machine {
                     c.sources = sources;
                     c.duration_ms = duration_ms;
                 });
+                let now_ms = self.last_now;
+                self.call_settled(&id, now_ms);
             }
             StreamEvent::RequiresAction { tool_call_ids } => {
                 let assistant = self.current_assistant().ok_or(UNEXPECTED_RESPONSE)?;
@@ -1100,9 +1162,13 @@ impl Machine {
             let (name, arguments) = (call.name.clone(), call.arguments.clone());
             let check = match self.config.tool(&name) {
                 None => Err(format!("Unknown tool: {name}")),
-                Some(tool) => schema::validate(&tool.parameters, &arguments)
-                    .map(|()| tool.needs_approval)
-                    .map_err(|e| format!("Invalid arguments for tool {name}: {e}")),
+                Some(tool) => schema::validate_with(
+                    &tool.parameters,
+                    &arguments,
+                    self.pattern_matcher.as_deref(),
+                )
+                .map(|()| tool.needs_approval)
+                .map_err(|e| format!("Invalid arguments for tool {name}: {e}")),
             };
             match check {
                 Err(error) => {
@@ -1113,18 +1179,49 @@ impl Machine {
                     });
                     self.event("tool_executed", json!({"toolName": name, "status": "error", "durationMs": 0, "error": error}));
                 }
-                Ok(true) => self.update_call(&id, |c| c.status = ToolCallStatus::ApprovalRequested),
-                Ok(false) => {
-                    self.update_call(&id, |c| c.status = ToolCallStatus::Executing);
-                    self.emit(Effect::RunTool {
-                        call_id: id.clone(),
-                        name,
-                        arguments,
-                    });
+                Ok(_) => {
+                    if !self.gov_before_run(&id, now_ms) {
+                        self.proceed_call(&id, now_ms);
+                    }
+                }
+            }
+            if let Some(call) = self.current_call(&id) {
+                if !call.status.is_open() {
+                    self.call_settled(&id, now_ms);
                 }
             }
         }
         self.check_step_complete(now_ms);
+    }
+
+    /// A client call cleared to run: ask the user first if the tool needs approval.
+    fn proceed_call(&mut self, call_id: &str, _now_ms: f64) {
+        let Some(call) = self.current_call(call_id) else {
+            return;
+        };
+        let (name, arguments) = (call.name.clone(), call.arguments.clone());
+        if self.config.tool(&name).is_some_and(|t| t.needs_approval) {
+            self.update_call(call_id, |c| c.status = ToolCallStatus::ApprovalRequested);
+        } else {
+            self.update_call(call_id, |c| c.status = ToolCallStatus::Executing);
+            self.emit(Effect::RunTool {
+                call_id: call_id.to_owned(),
+                name,
+                arguments,
+            });
+        }
+    }
+
+    /// A call settled: governance records it (`tool_api`).
+    fn call_settled(&mut self, call_id: &str, now_ms: f64) {
+        if self.gov.is_none() {
+            return;
+        }
+        if let Some(call) = self.current_call(call_id) {
+            let (name, arguments, status) =
+                (call.name.clone(), call.arguments.clone(), call.status);
+            self.gov_tool_settled(&name, &arguments, status, now_ms);
+        }
     }
 
     /// A client tool's `execute` settled: its value, or the error text.
@@ -1135,6 +1232,7 @@ impl Machine {
         duration_ms: f64,
         now_ms: f64,
     ) {
+        self.at(now_ms);
         let Some(call) = self.current_call(call_id) else {
             return;
         };
@@ -1164,6 +1262,7 @@ impl Machine {
                 }
             };
             m.event("tool_executed", data);
+            m.call_settled(call_id, now_ms);
             m.check_step_complete(now_ms);
         });
     }
@@ -1212,8 +1311,10 @@ impl Machine {
         };
         let mut aborted = Vec::new();
         let mut changed = false;
+        let mut settled = Vec::new();
         for call in self.messages[i].message.tool_calls_mut() {
             if call.status.is_open() {
+                settled.push(call.id.clone());
                 if call.status == ToolCallStatus::Executing
                     && call.executor == Some(Executor::Client)
                 {
@@ -1231,6 +1332,11 @@ impl Machine {
         }
         for call_id in aborted {
             self.emit(Effect::AbortTool { call_id });
+        }
+        self.gov_abandon_turn();
+        let now_ms = self.last_now;
+        for call_id in settled {
+            self.call_settled(&call_id, now_ms);
         }
     }
 
