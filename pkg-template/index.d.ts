@@ -202,6 +202,11 @@ export type AgentOptions<TContext = unknown> = {
   /** Agent API base URL (default "https://api.kapa.ai"). */
   baseUrl?: string;
   retry?: RetryOptions;
+  /**
+   * Coalesce onMessagesChange to at most one call per this many ms while text streams
+   * (default 0: one call per network read). Never delays the first delta; flushes at the end.
+   */
+  throttleMs?: number;
   /** End a request that receives nothing, not even a keep-alive, for this long (default 60000). */
   idleTimeoutMs?: number;
   /** Fail when getSessionToken() does not settle within this (default 30000). */

@@ -101,6 +101,10 @@ pub struct Config {
     pub idle_timeout_ms: f64,
     /// `getSessionToken()` must settle within this (`sessionTokenTimeoutMs`, default 30 s).
     pub token_timeout_ms: f64,
+    /// Coalesce `onMessagesChange` to at most one call per this many ms while text streams
+    /// (`throttleMs`, default 0: one call per network read). The first delta of a turn and
+    /// anything other than streamed text are never delayed; the end of a turn flushes.
+    pub throttle_ms: f64,
     pub tools: Vec<ToolSpec>,
     /// `builtinToolMeta[name].displayName`.
     pub builtin_display_names: BTreeMap<String, String>,
@@ -121,6 +125,7 @@ impl Config {
             retry: RetryConfig::default(),
             idle_timeout_ms: 60_000.0,
             token_timeout_ms: 30_000.0,
+            throttle_ms: 0.0,
             tools: Vec::new(),
             builtin_display_names: BTreeMap::new(),
             governance: None,

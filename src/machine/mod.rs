@@ -154,6 +154,8 @@ struct Turn {
     step: Vec<String>,
     /// Kaplaix `runId`: one per turn.
     run_id: String,
+    /// The assistant message was delivered to `onMessagesChange` at least once.
+    shown_assistant: bool,
 }
 
 /// The agent loop. See the module docs for the calling contract.
@@ -179,6 +181,9 @@ pub struct Machine {
     gov: Option<governance::Governance>,
     /// The latest `now_ms` the driver reported (for entry points without a clock argument).
     last_now: f64,
+    /// When the last `MessagesChanged` was emitted, and when held-back changes are due.
+    last_flush: f64,
+    flush_due: Option<f64>,
     /// Regular expressions for JSON Schema `pattern`, supplied by the host (JS `RegExp`).
     pattern_matcher: Option<Box<dyn Fn(&str, &str) -> Option<bool>>>,
 }
@@ -217,6 +222,8 @@ impl Machine {
             gov: None,
             last_now: 0.0,
             pattern_matcher: None,
+            last_flush: f64::NEG_INFINITY,
+            flush_due: None,
         };
         m.sync_governance();
         m
@@ -269,7 +276,12 @@ impl Machine {
             .token_fetching
             .then_some(self.token_since + self.config.token_timeout_ms);
         let gov = self.gov.as_ref().and_then(|g| g.next_wake());
-        requests.chain(token).chain(gov).reduce(f64::min)
+        let flush = self.flush_due.filter(|_| self.messages_dirty);
+        requests
+            .chain(token)
+            .chain(gov)
+            .chain(flush)
+            .reduce(f64::min)
     }
 
     /// The next effect to perform, in order.
@@ -301,12 +313,30 @@ impl Machine {
     fn batch<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
         self.batch_start = self.effects.len();
         let r = f(self);
-        if self.messages_dirty {
+        if self.messages_dirty && !self.throttled() {
             self.messages_dirty = false;
+            self.flush_due = None;
+            self.last_flush = self.last_now;
+            if let Some(t) = self.turn.as_mut() {
+                t.shown_assistant = t.assistant.is_some();
+            }
             let at = self.batch_start.min(self.effects.len());
             self.effects.insert(at, Effect::MessagesChanged);
         }
         r
+    }
+
+    /// `throttleMs`: hold back a batch that only streamed more text into an assistant message
+    /// already shown, until the throttle interval since the last delivery has passed.
+    fn throttled(&mut self) -> bool {
+        let throttle = self.config.throttle_ms;
+        let quiet = self.effects.len() == self.batch_start; // nothing but message changes
+        let shown = self.turn.as_ref().is_some_and(|t| t.shown_assistant);
+        if throttle <= 0.0 || !quiet || !shown || self.last_now >= self.last_flush + throttle {
+            return false;
+        }
+        self.flush_due = Some(self.last_flush + throttle);
+        true
     }
 
     fn emit(&mut self, effect: Effect) {
@@ -374,6 +404,7 @@ impl Machine {
             let run_id = m.rng.uuid_v4();
             m.turn = Some(Turn {
                 run_id,
+                shown_assistant: false,
                 id: turn,
                 assistant: None,
                 step: Vec::new(),

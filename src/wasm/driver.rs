@@ -20,6 +20,7 @@ use web_sys::{AbortController, Response};
 use super::convert::{error_text, from_js, get, make_error, object, to_js};
 use super::options::JsSide;
 use crate::machine::{Effect, HistoryError, Machine, OpId, ReqId, TurnId};
+use crate::messages::{AgentMessage, ContentBlock};
 use crate::protocol::HttpRequest;
 
 #[wasm_bindgen]
@@ -34,12 +35,121 @@ pub fn now() -> f64 {
     js_sys::Date::now()
 }
 
+/// What the skin keeps of an assistant message's JS object so that the next version can be
+/// built from it: streamed text is appended with JS string concatenation (a rope, O(delta)),
+/// earlier text blocks are reused, and only tool-call blocks are serialised again.
+struct AssistantJs {
+    content: js_sys::JsString,
+    content_len: usize,
+    blocks: Vec<JsValue>,
+    /// Byte length of the last block's text when that block is a text block.
+    last_text_len: Option<usize>,
+    last_text: js_sys::JsString,
+}
+
+struct CachedMessage {
+    id: u64,
+    rev: u64,
+    assistant: Option<AssistantJs>,
+}
+
 /// The JS objects of the current messages, reused while a message's revision is unchanged.
 #[derive(Default)]
 pub struct MessageCache {
     revision: Option<u64>,
-    items: Vec<(u64, u64, JsValue)>,
-    array: JsValue,
+    items: Vec<CachedMessage>,
+    array: Option<js_sys::Array>,
+}
+
+/// `js` (the JS form of `text[..old_len]`) extended to all of `text`.
+fn grown(js: &js_sys::JsString, old_len: usize, text: &str) -> js_sys::JsString {
+    match text.get(old_len..) {
+        Some("") => js.clone(),
+        Some(delta) => js.concat(&JsValue::from_str(delta)),
+        None => js_sys::JsString::from(text),
+    }
+}
+
+/// Build (or rebuild from `prev`) the JS object of an assistant message.
+fn assistant_js(message: &AgentMessage, prev: Option<AssistantJs>) -> (JsValue, AssistantJs) {
+    let AgentMessage::Assistant {
+        content,
+        blocks,
+        is_error,
+    } = message
+    else {
+        unreachable!("only called for assistant messages")
+    };
+    let (content_js, mut prev_blocks, prev_last) = match prev {
+        Some(p) if content.len() >= p.content_len => (
+            grown(&p.content, p.content_len, content),
+            p.blocks,
+            p.last_text_len.map(|len| (len, p.last_text)),
+        ),
+        _ => (js_sys::JsString::from(content.as_str()), Vec::new(), None),
+    };
+    let previous_count = prev_blocks.len();
+    let mut out = Vec::with_capacity(blocks.len());
+    let mut last_text_len = None;
+    let mut last_text = js_sys::JsString::from("");
+    for (i, block) in blocks.iter().enumerate() {
+        let ContentBlock::Text { content: text } = block else {
+            out.push(to_js(block)); // tool calls change status: always serialised again
+            continue;
+        };
+        if i + 1 < previous_count {
+            // Text blocks are only ever appended to while last: earlier ones never change.
+            out.push(std::mem::take(&mut prev_blocks[i]));
+            continue;
+        }
+        let text_js = match (&prev_last, i + 1 == previous_count) {
+            (Some((len, js)), true) => grown(js, *len, text),
+            _ => js_sys::JsString::from(text.as_str()),
+        };
+        if i + 1 == blocks.len() {
+            last_text_len = Some(text.len());
+            last_text = text_js.clone();
+        }
+        out.push(object(&[
+            ("type", &JsValue::from_str("text")),
+            ("content", &text_js),
+        ]));
+    }
+    let array = js_sys::Array::new_with_length(out.len() as u32);
+    for (i, b) in out.iter().enumerate() {
+        array.set(i as u32, b.clone());
+    }
+    let role = JsValue::from_str("assistant");
+    let content_value: JsValue = content_js.clone().into();
+    let blocks_value: JsValue = array.into();
+    let error_flag = JsValue::TRUE;
+    let mut pairs: Vec<(&str, &JsValue)> = vec![
+        ("role", &role),
+        ("content", &content_value),
+        ("blocks", &blocks_value),
+    ];
+    if *is_error {
+        pairs.push(("isError", &error_flag));
+    }
+    let value = object(&pairs);
+    let cache = AssistantJs {
+        content: content_js,
+        content_len: content.len(),
+        blocks: out,
+        last_text_len,
+        last_text,
+    };
+    (value, cache)
+}
+
+fn message_js(message: &AgentMessage, prev: Option<AssistantJs>) -> (JsValue, Option<AssistantJs>) {
+    match message {
+        AgentMessage::Assistant { .. } => {
+            let (value, cache) = assistant_js(message, prev);
+            (value, Some(cache))
+        }
+        AgentMessage::User { .. } => (to_js(message), None),
+    }
 }
 
 /// Everything one agent owns, shared by the class and its tasks.
@@ -98,32 +208,52 @@ fn call(f: &Function, args: &[&JsValue]) {
 }
 
 /// The current messages as a JS array: the same array until something changes; unchanged
-/// message objects keep their identity.
+/// message objects keep their identity. While messages are only appended to or changed in
+/// place (streaming), the new array is a copy of the previous one with the changed entries
+/// replaced, so the cost does not grow with the conversation's JS objects.
 pub fn messages_array(inner: &Inner) -> JsValue {
     let machine = inner.machine.borrow();
     let mut cache = inner.cache.borrow_mut();
-    if cache.revision == Some(machine.revision()) {
-        return cache.array.clone();
+    if let (Some(array), true) = (&cache.array, cache.revision == Some(machine.revision())) {
+        return array.clone().into();
     }
-    let mut old: HashMap<u64, (u64, JsValue)> = cache
-        .items
-        .drain(..)
-        .map(|(id, rev, v)| (id, (rev, v)))
-        .collect();
-    let array = js_sys::Array::new();
-    let mut items = Vec::with_capacity(machine.messages().len());
-    for slot in machine.messages() {
-        let value = match old.remove(&slot.id) {
-            Some((rev, v)) if rev == slot.rev => v,
-            _ => to_js(&slot.message),
-        };
-        array.push(&value);
-        items.push((slot.id, slot.rev, value));
+    let slots = machine.messages();
+    let extends = cache.array.is_some()
+        && cache.items.len() <= slots.len()
+        && cache.items.iter().zip(slots).all(|(c, s)| c.id == s.id);
+    let array = match (&cache.array, extends) {
+        (Some(prev), true) => prev.slice(0, prev.length()),
+        _ => {
+            cache.items.clear();
+            js_sys::Array::new()
+        }
+    };
+    for (i, slot) in slots.iter().enumerate() {
+        match cache.items.get_mut(i) {
+            Some(item) if item.rev == slot.rev => {}
+            Some(item) => {
+                let (value, assistant) = message_js(&slot.message, item.assistant.take());
+                array.set(i as u32, value);
+                *item = CachedMessage {
+                    id: slot.id,
+                    rev: slot.rev,
+                    assistant,
+                };
+            }
+            None => {
+                let (value, assistant) = message_js(&slot.message, None);
+                array.push(&value);
+                cache.items.push(CachedMessage {
+                    id: slot.id,
+                    rev: slot.rev,
+                    assistant,
+                });
+            }
+        }
     }
-    cache.items = items;
-    cache.array = array.into();
     cache.revision = Some(machine.revision());
-    cache.array.clone()
+    cache.array = Some(array.clone());
+    array.into()
 }
 
 /// Drain and perform the machine's effects, then re-arm the timer.

@@ -330,6 +330,17 @@ pub fn parse(o: &JsValue) -> R<Parsed> {
     }
     config.retry = retry_config(o)?;
     config.governance = governance(o)?;
+    let throttle = get(o, "throttleMs");
+    if !throttle.is_undefined() {
+        match throttle.as_f64() {
+            Some(n) if n.is_finite() && n >= 0.0 => config.throttle_ms = n,
+            _ => {
+                return Err(
+                    "options.throttleMs must be a non-negative number of milliseconds".into(),
+                )
+            }
+        }
+    }
     for (key, slot) in [
         ("idleTimeoutMs", &mut config.idle_timeout_ms),
         ("sessionTokenTimeoutMs", &mut config.token_timeout_ms),
