@@ -63,12 +63,23 @@ pub fn js_number(x: f64) -> String {
     if x == 0.0 {
         return "0".into();
     }
-    // Rust's `{:e}` gives the shortest round-tripping digits, like ECMAScript requires.
-    let sci = format!("{:e}", x.abs());
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    // serde_json writes the shortest round-tripping digits (like ECMAScript requires), in
+    // some decimal or exponent form: read them back as digits and a decimal point position.
+    // (Going through serde_json rather than `{:e}` keeps core's float formatting out of
+    // the .wasm.)
+    let text = serde_json::Number::from_f64(x.abs()).map_or_else(String::new, |n| n.to_string());
+    let (mantissa, exp) = text.split_once(['e', 'E']).unwrap_or((&text, "0"));
+    let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let mut digits: String = format!("{int_part}{frac_part}");
+    let mut n = int_part.len() as i32 + exp.trim_start_matches('+').parse::<i32>().unwrap_or(0);
+    let leading = digits.len() - digits.trim_start_matches('0').len();
+    digits.drain(..leading);
+    n -= leading as i32;
+    digits.truncate(digits.trim_end_matches('0').len());
+    if digits.is_empty() {
+        return "0".into();
+    }
     let k = digits.len() as i32;
-    let n = exp.parse::<i32>().unwrap_or(0) + 1;
     let mut s = String::new();
     if x < 0.0 {
         s.push('-');

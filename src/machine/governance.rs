@@ -751,11 +751,13 @@ impl Machine {
     /// Stop / reset / failure: every check and wait of the turn ends.
     pub(super) fn gov_abandon_turn(&mut self) {
         let Some(g) = self.gov.as_mut() else { return };
-        let reqs: Vec<ReqId> = g
-            .checks
-            .drain()
-            .map(|(req, _)| req)
-            .chain(g.waits.drain().filter_map(|(_, w)| w.polling))
+        let reqs: Vec<ReqId> = std::mem::take(&mut g.checks)
+            .into_keys()
+            .chain(
+                std::mem::take(&mut g.waits)
+                    .into_iter()
+                    .filter_map(|(_, w)| w.polling),
+            )
             .collect();
         for req in reqs {
             self.emit(Effect::CancelFetch { req });
@@ -827,7 +829,8 @@ impl Machine {
         for call_id in expired {
             self.gov_end_wait(&call_id);
             self.set_guardian_status(&call_id, "expired");
-            let secs = (self.gov_config().map_or(0.0, |g| g.approval_timeout_ms) / 1000.0).round();
+            let secs =
+                (self.gov_config().map_or(0.0, |g| g.approval_timeout_ms) / 1000.0).round() as u64;
             if let Some(name) = self.current_call(&call_id).map(|c| c.name.clone()) {
                 self.event(
                     "governance_decision",

@@ -790,7 +790,7 @@ impl Machine {
             for req in due {
                 m.dispatch(req, now_ms);
             }
-            let secs = (idle / 1000.0).round();
+            let secs = (idle / 1000.0).round() as u64;
             for (req, streaming) in silent {
                 if streaming {
                     m.fail_request(req, format!("The response stalled: no data for {secs} s"));
@@ -806,7 +806,7 @@ impl Machine {
             }
             if m.token_fetching && m.token_since + m.config.token_timeout_ms <= now_ms {
                 m.token_fetching = false;
-                let secs = (m.config.token_timeout_ms / 1000.0).round();
+                let secs = (m.config.token_timeout_ms / 1000.0).round() as u64;
                 let text = format!(
                     "Could not get a session token: getSessionToken() did not settle within {secs} s"
                 );

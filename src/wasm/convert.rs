@@ -125,7 +125,7 @@ fn walk(v: &JsValue, stack: &mut Vec<JsValue>) -> Result<Option<Value>, String> 
         for key in Object::keys(obj).iter() {
             let Some(k) = key.as_string() else { continue };
             let item = Reflect::get(v, &key)
-                .map_err(|e| format!("reading {k:?} threw: {}", error_text(&e)))?;
+                .map_err(|e| format!("reading \"{k}\" threw: {}", error_text(&e)))?;
             if let Some(val) = walk(&item, stack)? {
                 out.insert(k, val);
             }

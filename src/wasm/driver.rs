@@ -746,10 +746,10 @@ pub fn shutdown(inner: &Rc<Inner>) {
     if inner.closed.replace(true) {
         return;
     }
-    for (_, (_, c)) in inner.fetches.borrow_mut().drain() {
+    for (_, (_, c)) in std::mem::take(&mut *inner.fetches.borrow_mut()).into_iter() {
         c.abort();
     }
-    for (_, c) in inner.tools.borrow_mut().drain() {
+    for (_, c) in std::mem::take(&mut *inner.tools.borrow_mut()).into_iter() {
         c.abort();
     }
     if let Some((_, id)) = inner.timer.borrow_mut().take() {
@@ -766,15 +766,16 @@ pub fn shutdown(inner: &Rc<Inner>) {
         clear_timeout(&timer);
         call(&resolve, &[&JsValue::FALSE]);
     }
-    let turns: Vec<Function> = inner.turns.borrow_mut().drain().map(|(_, f)| f).collect();
+    let turns: Vec<Function> = std::mem::take(&mut *inner.turns.borrow_mut())
+        .into_iter()
+        .map(|(_, f)| f)
+        .collect();
     for resolve in turns {
         call(&resolve, &[]);
     }
-    let ops: Vec<Function> = inner
-        .history
-        .borrow_mut()
-        .drain()
-        .map(|(_, (_, reject, _))| reject)
+    let ops: Vec<Function> = std::mem::take(&mut *inner.history.borrow_mut())
+        .into_values()
+        .map(|(_, reject, _)| reject)
         .collect();
     for reject in ops {
         call(&reject, &[&make_error("error", "The agent was freed")]);

@@ -144,7 +144,7 @@ fn tools(o: &JsValue) -> R<(Vec<ToolSpec>, Vec<JsTool>)> {
             _ => return Err(format!("{at}.name must be a non-empty string")),
         };
         if specs.iter().any(|s| s.name == name) {
-            return Err(format!("{at}.name: the tool name {name:?} is used twice"));
+            return Err(format!("{at}.name: the tool name \"{name}\" is used twice"));
         }
         let description = get(&t, "description")
             .as_string()
