@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test: host tests of the core and the dev server, the wasm glue in headless
-# Chromium, the package build (with its size budget), the JS tests of the built package
-# (Node, TypeScript types, Vite) and the demo page end to end in headless Chromium.
+# Runs every test: host tests of the core and the dev server (with property-based fuzzing of
+# the decoders and the machine), the wasm glue in headless Chromium, the package build (with
+# its size budget), the JS tests of the built package (Node, TypeScript types, Vite), the demo
+# page end to end, and the fault matrix and security tests in headless Chromium.
 # Installs what is missing first (scripts/setup.sh). Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -24,10 +25,16 @@ CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner CHROMEDRIVER
 step "build the package (sizes and budget)"
 bash scripts/build-pkg.sh
 
-step "JS tests of the built package"
+step "what the package ships: no dependencies, npm audit"
+bash tests/faults/audit.sh
+
+step "JS tests of the built package (Node, TypeScript types, Vite, worker)"
 bash tests/js/run.sh
 
-step "demo page end to end in headless Chromium"
+step "demo page end to end in headless Chromium (incl. governance)"
 bash tests/e2e/run.sh
+
+step "fault matrix and security tests in headless Chromium"
+bash tests/faults/run.sh
 
 step "all tests passed"

@@ -721,7 +721,7 @@ impl<'a> Validator<'a> {
         let rank = |f: &Fail| f.segs * 2 + usize::from(!f.is_type);
         let mut best: Option<Fail> = None;
         for f in fails {
-            if best.as_ref().map_or(true, |b| rank(&f) > rank(b)) {
+            if best.as_ref().is_none_or(|b| rank(&f) > rank(b)) {
                 best = Some(f);
             }
         }
@@ -1168,7 +1168,7 @@ fn keyword_problem(root: &Value, k: &str, v: &Value) -> Option<String> {
         "enum" if !v.is_array() => "an array",
         "properties" | "definitions" | "$defs" if !v.is_object() => "an object of schemas",
         "prefixItems" if !v.is_array() => "an array of schemas",
-        "allOf" | "anyOf" | "oneOf" if !v.as_array().is_some_and(|a| !a.is_empty()) => {
+        "allOf" | "anyOf" | "oneOf" if v.as_array().is_none_or(|a| a.is_empty()) => {
             "a non-empty array of schemas"
         }
         "minimum" | "maximum" if !v.is_number() => "a number",

@@ -134,7 +134,7 @@ impl Fuzz {
             return None;
         }
         // Mostly the latest request, sometimes an older (stale) one.
-        let i = if k % 4 == 0 {
+        let i = if k.is_multiple_of(4) {
             k as usize % self.h.fetches.len()
         } else {
             self.h.fetches.len() - 1

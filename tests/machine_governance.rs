@@ -479,10 +479,7 @@ fn a_check_that_takes_longer_than_5_s_fails() {
     assert_eq!(call_status(&h)["status"], "pending");
     h.advance(1.0);
     h.timer();
-    assert!(h
-        .log
-        .iter()
-        .any(|e| *e == Effect::CancelFetch { req: check }));
+    assert!(h.log.contains(&Effect::CancelFetch { req: check }));
     assert_eq!(
         call_status(&h)["status"],
         "executing",

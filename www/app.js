@@ -2,6 +2,7 @@
 import { Agent, createToolHelper } from '/pkg/index.js';
 import { renderMarkdown, safeHref } from './markdown.js';
 import { makeTools, setTheme, getTheme } from './tools.js';
+import { initGovernance, GOVERNANCE_TOOLS } from './governance.js';
 
 const $ = (id) => document.getElementById(id);
 const els = {
@@ -66,6 +67,15 @@ function logEvent(type, data, kind = 'event') {
 }
 els.clearLog.addEventListener('click', () => { els.log.textContent = ''; });
 
+// ---------- governance (Kaplaix, through the server's /api/kaplaix proxy path) ----------
+// ?governance=off|log_only|block|require_approval (default require_approval); ?reviewer=1 opens
+// the reviewer console.
+const govParam = params.get('governance');
+const govMode = ['off', 'log_only', 'block', 'require_approval'].includes(govParam) ? govParam : 'require_approval';
+const reviewerMode = params.get('reviewer') === '1';
+document.body.classList.toggle('reviewer-mode', reviewerMode);
+let governanceView = null;
+
 // ---------- the agent ----------
 let tokenFetches = 0;
 const agent = new Agent({
@@ -76,6 +86,13 @@ const agent = new Agent({
   tools: makeTools(createToolHelper),
   context: { visitor: 'demo page' },
   builtinToolMeta: { search_knowledge_base: { displayName: 'Search the docs' } },
+  governance: govMode === 'off' ? undefined : {
+    endpoint: '/api/kaplaix',
+    agentId: 'kapa-demo',
+    mode: govMode,
+    tools: GOVERNANCE_TOOLS,
+    pollIntervalMs: 1500,
+  },
   getSessionToken: async () => {
     const res = await fetch('/api/session', { method: 'POST' });
     if (!res.ok) throw new Error(`Session creation failed (${res.status})`);
@@ -93,12 +110,19 @@ const agent = new Agent({
   },
   onEvent: (event) => {
     logEvent(event.type, event.data);
+    governanceView?.onAgentEvent(event);
     if (['response_completed', 'response_error', 'generation_stopped', 'thread_deleted'].includes(event.type)) {
       loadThreads();
     }
   },
 });
 window.__agent = agent; // for the console and the end-to-end tests
+governanceView = initGovernance({
+  endpoint: '/api/kaplaix', agentId: 'kapa-demo', mode: govMode, reviewer: reviewerMode,
+  getSessionId: () => agent.getThreadId(),
+  root: $('governance'), toggle: $('gov-toggle'), count: $('gov-count'),
+});
+window.__governance = governanceView;
 
 // ---------- rendering ----------
 const rendered = new WeakMap(); // message object → its DOM node (unchanged messages keep theirs)
@@ -176,9 +200,12 @@ function renderToolCall(call) {
   const raw = document.createElement('code');
   raw.className = 'tool-raw';
   raw.textContent = call.name;
+  // Held by governance for a Kaplaix reviewer (GOVERNANCE.md): not the user's to approve.
+  const heldForReviewer = call.status === 'approval_requested' && call.guardian?.status === 'pending';
+  if (call.guardian) card.dataset.guardian = call.guardian.status;
   const badge = document.createElement('span');
   badge.className = `badge badge-${call.status}`;
-  badge.textContent = STATUS_LABEL[call.status] ?? call.status;
+  badge.textContent = heldForReviewer ? 'Waiting for a reviewer' : (STATUS_LABEL[call.status] ?? call.status);
   head.append(title, raw, badge);
   if (typeof call.durationMs === 'number') {
     const d = document.createElement('span');
@@ -191,7 +218,23 @@ function renderToolCall(call) {
   const args = call.arguments && Object.keys(call.arguments).length ? call.arguments : null;
   if (args) card.append(kv('Arguments', JSON.stringify(args, null, 2)));
 
-  if (call.status === 'approval_requested') {
+  if (heldForReviewer) {
+    const wait = document.createElement('div');
+    wait.className = 'approval guardian-wait';
+    const q = document.createElement('span');
+    q.textContent = 'Waiting for a reviewer to approve this call…';
+    const id = document.createElement('code');
+    id.className = 'guardian-id';
+    id.textContent = call.guardian.pendingActionId;
+    const cancel = document.createElement('button');
+    cancel.type = 'button';
+    cancel.className = 'btn btn-small';
+    cancel.textContent = 'Cancel';
+    cancel.title = 'Do not run this call';
+    cancel.addEventListener('click', () => agent.rejectToolCall(call.id));
+    wait.append(q, id, cancel);
+    card.append(wait);
+  } else if (call.status === 'approval_requested') {
     const actions = document.createElement('div');
     actions.className = 'approval';
     const q = document.createElement('span');
@@ -208,6 +251,12 @@ function renderToolCall(call) {
     deny.addEventListener('click', () => agent.rejectToolCall(call.id));
     actions.append(q, allow, deny);
     card.append(actions);
+  }
+  if (call.guardian && call.guardian.status !== 'pending') {
+    const note = document.createElement('p');
+    note.className = `guardian-note small guardian-${call.guardian.status}`;
+    note.textContent = `Reviewer: ${call.guardian.status}`;
+    card.append(note);
   }
   if (call.error) {
     const e = kv('Error', call.error);

@@ -755,8 +755,8 @@ impl Machine {
             .into_keys()
             .chain(
                 std::mem::take(&mut g.waits)
-                    .into_iter()
-                    .filter_map(|(_, w)| w.polling),
+                    .into_values()
+                    .filter_map(|w| w.polling),
             )
             .collect();
         for req in reqs {

@@ -27,6 +27,9 @@ use crate::schema;
 
 mod governance;
 
+/// The host's regular-expression test for JSON Schema `pattern` (see [`schema::validate_with`]).
+pub type PatternTest = Box<dyn Fn(&str, &str) -> Option<bool>>;
+
 pub type ReqId = u64;
 pub type TurnId = u64;
 pub type OpId = u64;
@@ -185,7 +188,7 @@ pub struct Machine {
     last_flush: f64,
     flush_due: Option<f64>,
     /// Regular expressions for JSON Schema `pattern`, supplied by the host (JS `RegExp`).
-    pattern_matcher: Option<Box<dyn Fn(&str, &str) -> Option<bool>>>,
+    pattern_matcher: Option<PatternTest>,
 }
 
 /// JS `String.prototype.trim` whitespace (Unicode White_Space plus the BOM).
@@ -233,7 +236,7 @@ impl Machine {
 
     /// Let the machine enforce JSON Schema `pattern` / `patternProperties` with the host's
     /// regular expressions (`matcher(pattern, text)`; `None` when the pattern is invalid).
-    pub fn set_pattern_matcher(&mut self, matcher: Box<dyn Fn(&str, &str) -> Option<bool>>) {
+    pub fn set_pattern_matcher(&mut self, matcher: PatternTest) {
         self.pattern_matcher = Some(matcher);
     }
 

@@ -3,43 +3,20 @@
 // and writes a screenshot of each state to tests/e2e/screenshots/.
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const root = resolve(here, '../..');
-const shots = join(here, 'screenshots');
-const serverBin = process.env.KAPA_DEV_SERVER || join(root, 'target/debug/kapa-dev-server');
-const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
+import { mkdirSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { root, shots, serverBin, startServer as start, launchBrowser } from './helpers.mjs';
 
 let server;
 let base;
-let dataDir;
 let browser;
 let page;
 const consoleErrors = [];
 let currentTest = 'setup';
 
 async function startServer() {
-  dataDir = mkdtempSync(join(tmpdir(), 'kapa-e2e-'));
-  server = spawn(serverBin, ['--port', '0', '--root', root, '--data-dir', dataDir, '--delta-delay-ms', '8', '--quiet'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, KAPA_API_KEY: '', KAPA_PROJECT_ID: '' },
-  });
-  base = await new Promise((resolveUrl, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 15000);
-    server.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/Open (http:\/\/[^\s]+?)\/?\s/);
-      if (m) { clearTimeout(timer); resolveUrl(m[1]); }
-    });
-    server.on('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
-  });
+  server = await start();
+  base = server.base;
 }
 
 async function api(method, path, body) {
@@ -67,11 +44,7 @@ before(async () => {
   assert.ok(existsSync(join(root, 'pkg/index.js')), 'build the package first: bash scripts/build-pkg.sh');
   mkdirSync(shots, { recursive: true });
   await startServer();
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchBrowser();
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
   page = await context.newPage();
   page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
@@ -84,11 +57,7 @@ beforeEach((t) => { currentTest = t.name; });
 
 after(async () => {
   await browser?.close();
-  if (server) {
-    server.kill('SIGTERM');
-    await new Promise((r) => { server.once('exit', r); setTimeout(r, 3000); });
-  }
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  await server?.stop();
 });
 
 test('the page loads under its CSP with example prompts', async () => {

@@ -52,6 +52,8 @@ pub struct Config {
     pub project_id: String,
     pub integration_id: String,
     pub upstream: Option<Upstream>,
+    /// Kaplaix governance (`KAPLAIX_API_KEY`, `KAPLAIX_BASE_URL`, `KAPLAIX_PENDING_TTL_SECS`).
+    pub kaplaix: crate::kaplaix::KaplaixConfig,
     /// Print one line per request to stderr.
     pub quiet: bool,
 }
@@ -73,7 +75,9 @@ Usage: kapa-dev-server [--port N] [--data-dir DIR] [--root DIR] [--token-ttl-sec
   --quiet              do not log requests
 
 Environment: KAPA_API_KEY + KAPA_PROJECT_ID (+ KAPA_API_URL, KAPA_INTEGRATION_ID) make
-/api/session forward to Kapa instead of minting local tokens.";
+/api/session forward to Kapa instead of minting local tokens.
+KAPLAIX_API_KEY (+ KAPLAIX_BASE_URL) makes /api/kaplaix forward to Kaplaix instead of the
+embedded governance service; KAPLAIX_PENDING_TTL_SECS sets its pending actions' lifetime.";
 
 impl Config {
     /// Reads flags (`args` without the program name) and the environment through `env`.
@@ -176,6 +180,7 @@ impl Config {
             project_id: "demo".into(),
             integration_id: "demo-integration".into(),
             upstream,
+            kaplaix: crate::kaplaix::KaplaixConfig::from_env(&env)?,
             quiet,
         })
     }
@@ -192,6 +197,7 @@ impl Config {
             project_id: "demo".into(),
             integration_id: "demo-integration".into(),
             upstream: None,
+            kaplaix: Default::default(),
             quiet: true,
         }
     }

@@ -16,6 +16,8 @@ pub const KINDS: &[&str] = &[
     "stall",
     "malformed",
     "error",
+    "script",
+    "reset",
 ];
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -33,6 +35,67 @@ pub struct Fault {
     /// Stall length in milliseconds (default 120 000), for kind "stall".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stall_ms: Option<u64>,
+    /// Wait this long before answering (any kind): a request in flight with no response yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_ms: Option<u64>,
+    /// Kind "script": the exact response body, chunk by chunk (sent before any backend logic;
+    /// the token is not checked). For drops mid-character, invalid UTF-8, huge or deeply
+    /// nested events, tool calls the backend would never send, echoed model text.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chunks: Vec<Chunk>,
+    /// Kind "script": how the body ends after the chunks: "end" (clean close, the default),
+    /// "drop" (connection reset) or "stall" (nothing more for `stall_ms`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub then: Option<String>,
+    /// Kind "script": the response's Content-Type (default `text/event-stream`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+}
+
+/// One chunk of a scripted body: `text` (UTF-8) or `hex` (raw bytes), repeated `repeat`
+/// times (default 1, at most 16 MiB in all), after a pause of `delay_ms`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Chunk {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hex: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_ms: Option<u64>,
+}
+
+/// Largest scripted body (all chunks, repeats included).
+pub const MAX_SCRIPT_BYTES: usize = 16 << 20;
+
+impl Chunk {
+    /// The chunk's bytes (repeats included), or why it is invalid.
+    pub fn bytes(&self) -> Result<Vec<u8>, String> {
+        let one = match (&self.text, &self.hex) {
+            (Some(t), None) => t.as_bytes().to_vec(),
+            (None, Some(h)) => {
+                let h: Vec<u8> = h.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+                if !h.len().is_multiple_of(2) {
+                    return Err("hex has an odd length".into());
+                }
+                h.chunks(2)
+                    .map(|p| {
+                        std::str::from_utf8(p)
+                            .ok()
+                            .and_then(|s| u8::from_str_radix(s, 16).ok())
+                            .ok_or_else(|| "hex is not hexadecimal".to_string())
+                    })
+                    .collect::<Result<_, _>>()?
+            }
+            _ => return Err("a chunk has exactly one of text or hex".into()),
+        };
+        let n = self.repeat.unwrap_or(1);
+        if one.len().saturating_mul(n) > MAX_SCRIPT_BYTES {
+            return Err("scripted body too large".into());
+        }
+        Ok(one.repeat(n))
+    }
 }
 
 fn one() -> u32 {

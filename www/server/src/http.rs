@@ -26,6 +26,9 @@ use std::time::{Duration, Instant};
 
 pub const OWNER_COOKIE: &str = "kapa_owner";
 
+/// Largest request body any route reads (larger: 413).
+pub const MAX_BODY_BYTES: usize = 2 << 20;
+
 pub fn router(app: Arc<App>) -> Router {
     let agent = Router::new()
         .route(
@@ -47,6 +50,8 @@ pub fn router(app: Arc<App>) -> Router {
         .nest("/framing/{framing}", agent)
         .route("/api/session", post(api_session))
         .route("/api/config", get(api_config))
+        // Kaplaix governance: proxy to Kaplaix or the embedded service (src/kaplaix/).
+        .nest("/api/kaplaix", crate::kaplaix::router(&app))
         .route(
             "/__faults",
             get(faults_list).post(faults_add).delete(faults_clear),
@@ -57,6 +62,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/docs/{*path}", get(docs_page))
         .route("/pkg/{*path}", get(pkg_file))
         .fallback(www_file)
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(app.clone(), common_headers))
         .with_state(app)
 }
@@ -215,8 +221,63 @@ async fn api_config(State(app): State<Arc<App>>) -> Response {
     }
 }
 
-/// `POST /api/session` (seed 000): the page's token endpoint.
+/// `bytes` with every occurrence of `secret` replaced by `[redacted]`.
+fn redact(bytes: &[u8], secret: &[u8]) -> Vec<u8> {
+    if secret.is_empty() {
+        return bytes.to_vec();
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i..].starts_with(secret) {
+            out.extend_from_slice(b"[redacted]");
+            i += secret.len();
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// `/api/session` mints a token for whoever asks, so only the page itself may ask: the `Host`
+/// must be a loopback name (no DNS rebinding), and a browser's `Origin` (sent on every POST)
+/// and `Sec-Fetch-Site` must say same-origin. No CORS headers are ever sent, so a cross-origin
+/// page cannot read the answer either.
+fn same_origin_only(headers: &HeaderMap) -> Result<(), Response> {
+    let forbidden = |m: &str| detail(StatusCode::FORBIDDEN, m);
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    let hostname = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().map(|h| format!("[{h}]")),
+        None => host.split(':').next().map(str::to_string),
+    }
+    .unwrap_or_default();
+    if !["127.0.0.1", "localhost", "[::1]"].contains(&hostname.as_str()) {
+        return Err(forbidden(
+            "the session endpoint answers only on a loopback host",
+        ));
+    }
+    if let Some(site) = headers.get("sec-fetch-site") {
+        if !matches!(site.as_bytes(), b"same-origin" | b"none") {
+            return Err(forbidden("cross-site requests are refused"));
+        }
+    }
+    if let Some(o) = headers.get(header::ORIGIN) {
+        if o.as_bytes() != format!("http://{host}").as_bytes() {
+            return Err(forbidden("cross-origin requests are refused"));
+        }
+    }
+    Ok(())
+}
+
+/// `POST /api/session` (seed 000): the page's token endpoint, same-origin only.
 async fn api_session(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    if let Err(r) = same_origin_only(&headers) {
+        return r;
+    }
     let (owner, set_cookie) = owner_from_cookie(&headers);
     let now = now_ms();
     let _ = app.db.ensure_owner(&owner, now);
@@ -246,6 +307,8 @@ async fn api_session(State(app): State<Arc<App>>, headers: HeaderMap) -> Respons
                         .unwrap_or("application/json")
                         .to_string();
                     let body = r.bytes().await.unwrap_or_default();
+                    // Even if the upstream echoes the key (an error message), it stops here.
+                    let body = redact(&body, up.api_key.as_bytes());
                     let mut res = (status, body).into_response();
                     if let Ok(v) = HeaderValue::from_str(&ct) {
                         res.headers_mut().insert(header::CONTENT_TYPE, v);
@@ -359,6 +422,9 @@ async fn chat(
         "body": body_json,
     }));
 
+    if let Some(ms) = fault.as_ref().and_then(|f| f.delay_ms) {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
     if let Some(f) = &fault {
         let status_fault = |code: u16, msg: &str| {
             let mut r = detail(
@@ -381,6 +447,8 @@ async fn chat(
             "502" => return status_fault(502, "injected fault: bad gateway"),
             "503" => return status_fault(503, "injected fault: service unavailable"),
             "504" => return status_fault(504, "injected fault: gateway timeout"),
+            "reset" => return reset_response(),
+            "script" => return script_response(f),
             _ => {}
         }
     }
@@ -654,6 +722,71 @@ async fn chat(
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    res
+}
+
+/// Fault "reset": the connection closes before any response byte (a network error in the
+/// browser). The body fails on its first poll, so hyper drops the connection with the head
+/// still unsent.
+fn reset_response() -> Response {
+    let failing = futures_util::stream::once(async {
+        Err::<Bytes, _>(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "injected reset",
+        ))
+    });
+    Response::new(Body::from_stream(failing))
+}
+
+/// Fault "script": the body given chunk by chunk, then a clean end, a drop or a stall.
+fn script_response(f: &Fault) -> Response {
+    let chunks: Vec<(u64, Vec<u8>)> = f
+        .chunks
+        .iter()
+        .map(|c| (c.delay_ms.unwrap_or(0), c.bytes().unwrap_or_default()))
+        .collect();
+    let then = f.then.clone().unwrap_or_else(|| "end".into());
+    let stall_ms = f.stall_ms.unwrap_or(120_000);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    tokio::spawn(async move {
+        for (delay, bytes) in chunks {
+            if delay > 0 {
+                tokio::time::sleep(Duration::from_millis(delay)).await;
+            }
+            if tx.send(Ok(Bytes::from(bytes))).await.is_err() {
+                return;
+            }
+        }
+        match then.as_str() {
+            "drop" => {
+                // Let hyper flush what was sent: an error on the next poll drops unsent bytes.
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                let _ = tx
+                    .send(Err(std::io::Error::new(
+                        std::io::ErrorKind::ConnectionReset,
+                        "injected drop",
+                    )))
+                    .await;
+            }
+            "stall" => {
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(stall_ms)) => {}
+                    _ = tx.closed() => {}
+                }
+            }
+            _ => {}
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    let mut res = Response::new(Body::from_stream(stream));
+    let ct = f.content_type.as_deref().unwrap_or("text/event-stream");
+    if let Ok(v) = HeaderValue::from_str(ct) {
+        res.headers_mut().insert(header::CONTENT_TYPE, v);
+    }
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     res
 }
 
@@ -982,6 +1115,31 @@ async fn faults_add(
     }
     if f.count == 0 {
         return detail(StatusCode::BAD_REQUEST, "count must be at least 1");
+    }
+    let mut script_bytes = 0usize;
+    for c in &f.chunks {
+        match c.bytes() {
+            Ok(b) => script_bytes += b.len(),
+            Err(e) => return detail(StatusCode::BAD_REQUEST, &format!("bad chunk: {e}")),
+        }
+    }
+    if script_bytes > crate::faults::MAX_SCRIPT_BYTES {
+        return detail(StatusCode::BAD_REQUEST, "scripted body too large");
+    }
+    if f.then
+        .as_deref()
+        .is_some_and(|t| !["end", "drop", "stall"].contains(&t))
+    {
+        return detail(StatusCode::BAD_REQUEST, "then must be end, drop or stall");
+    }
+    if f.content_type
+        .as_deref()
+        .is_some_and(|c| HeaderValue::from_str(c).is_err())
+    {
+        return detail(
+            StatusCode::BAD_REQUEST,
+            "content_type is not a valid header value",
+        );
     }
     if let Some(ra) = &f.retry_after {
         if HeaderValue::from_str(ra).is_err() {

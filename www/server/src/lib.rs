@@ -13,6 +13,7 @@ pub mod db;
 pub mod docs;
 pub mod faults;
 pub mod http;
+pub mod kaplaix;
 pub mod stream;
 pub mod util;
 
@@ -32,6 +33,8 @@ pub struct App {
     pub http: reqwest::Client,
     pub csp: HeaderValue,
     pub bound_port: std::sync::atomic::AtomicU16,
+    /// Kaplaix governance: the proxy path's mode and the embedded service (`kaplaix/`).
+    pub kaplaix: kaplaix::Kaplaix,
 }
 
 impl App {
@@ -70,6 +73,7 @@ impl Running {
 /// Opens the database, loads the docs and binds 127.0.0.1:`config.port`.
 pub async fn start(config: Config) -> Result<Running, String> {
     let db = db::Db::open(&config.data_dir)?;
+    let kaplaix = kaplaix::Kaplaix::open(&config.data_dir, config.kaplaix.clone())?;
     let kb = docs::Kb::load(&config.root);
     let mut connect = "'self'".to_string();
     if let Some(u) = &config.upstream {
@@ -94,6 +98,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         kb,
         faults: Default::default(),
         requests: Default::default(),
+        kaplaix,
         http,
         csp: HeaderValue::from_str(&csp).map_err(|e| e.to_string())?,
         bound_port: addr.port().into(),

@@ -1,0 +1,26 @@
+// A tiny static server on 127.0.0.1 for the browser runs: /pkg/* (the snapshot in
+// bench/build/pkg) and /bench/* only.
+import { createServer } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import { join, normalize, extname } from 'node:path';
+
+const TYPES = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.html': 'text/html; charset=utf-8',
+  '.wasm': 'application/wasm', '.json': 'application/json', '.svg': 'image/svg+xml' };
+
+export function startServer(root, pkgDir) {
+  const server = createServer(async (req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
+    if (!/^\/(pkg|bench)\//.test(path) || path.includes('..') || path.includes('node_modules')) {
+      res.writeHead(404).end(); return;
+    }
+    try {
+      const file = path.startsWith('/pkg/') ? join(pkgDir, path.slice(5)) : join(root, path);
+      const body = await readFile(file);
+      res.writeHead(200, { 'content-type': TYPES[extname(path)] || 'application/octet-stream', 'cache-control': 'no-store' });
+      res.end(body);
+    } catch { res.writeHead(404).end(); }
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
+    resolve({ url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => server.close(r)) });
+  }));
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Fault matrix and security tests in Debian's headless Chromium against the development
+# server's fault injection: installs playwright-core if needed, builds the development server,
+# runs both suites. Needs pkg/ built (bash scripts/build-pkg.sh) and /usr/bin/chromium.
+# Exits non-zero on failure.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+export PATH="$HOME/.cargo/bin:$PATH"
+
+if [ ! -x /usr/bin/chromium ] && [ -z "${CHROMIUM:-}" ]; then
+  echo "installing chromium (apt)" >&2
+  apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+fi
+if [ ! -f "$root/pkg/index.js" ]; then
+  echo "pkg/index.js is missing: building the package" >&2
+  bash "$root/scripts/build-pkg.sh"
+fi
+if [ ! -d "$here/node_modules/playwright-core" ]; then
+  (cd "$here" && npm install --no-audit --no-fund)
+fi
+(cd "$root" && cargo build -q -p kapa-dev-server)
+export KAPA_DEV_SERVER="${KAPA_DEV_SERVER:-$root/target/debug/kapa-dev-server}"
+cd "$here"
+exec node --test --test-concurrency=1 faults.test.mjs security.test.mjs
