@@ -20,6 +20,7 @@
 //! A malformed event yields a [`DecodeError`]; the events before it have already been appended
 //! to `out`, and the decoder stays failed from then on.
 
+use serde_json::value::RawValue;
 use serde_json::Value;
 use std::fmt;
 
@@ -64,12 +65,43 @@ impl Framing {
 
 /// One decoded event: its type as sent (SSE events without `event:` are `"message"`) and its
 /// JSON content (record framing: `chunk.content`, `{}` when missing).
-#[derive(Debug, Clone, PartialEq)]
+///
+/// The content is kept as validated raw JSON, not as a `serde_json::Value`: the protocol
+/// reads the frequent `text_delta` straight into a string, which avoids building (and
+/// dropping) a map per event — most of the cost of a stream before this.
+#[derive(Debug, Clone)]
 pub struct Frame {
     /// The event type, e.g. `"text_delta"`; unknown types are passed through unchanged.
     pub event_type: String,
-    /// The event's JSON content.
-    pub content: Value,
+    raw: Box<RawValue>,
+}
+
+impl Frame {
+    /// A frame with this content (for tests and encoders).
+    pub fn new(event_type: impl Into<String>, content: &Value) -> Frame {
+        let raw = serde_json::value::to_raw_value(content)
+            .unwrap_or_else(|_| RawValue::from_string("null".into()).expect("valid JSON"));
+        Frame {
+            event_type: event_type.into(),
+            raw,
+        }
+    }
+
+    /// The content as JSON text (valid JSON: the decoder checked it).
+    pub fn raw(&self) -> &str {
+        self.raw.get()
+    }
+
+    /// The content as a JSON value.
+    pub fn content(&self) -> Value {
+        serde_json::from_str(self.raw.get()).unwrap_or(Value::Null)
+    }
+}
+
+impl PartialEq for Frame {
+    fn eq(&self, other: &Frame) -> bool {
+        self.event_type == other.event_type && self.content() == other.content()
+    }
 }
 
 /// A malformed stream. The message is short and never contains the payload.
@@ -394,22 +426,19 @@ impl SseEvent {
             return Ok(());
         }
         self.data.pop(); // the `\n` after the last data line
-        let parsed = serde_json::from_str::<Value>(&self.data);
+        let parsed = serde_json::from_str::<Box<RawValue>>(&self.data);
         self.data.clear();
         if self.data.capacity() > KEEP_CAPACITY {
             self.data.shrink_to(KEEP_CAPACITY);
         }
-        let content =
+        let raw =
             parsed.map_err(|e| DecodeError::new(format!("SSE data is not valid JSON ({e})")))?;
         let event_type = if event_type.is_empty() {
             "message".to_owned()
         } else {
             event_type
         };
-        out.push(Frame {
-            event_type,
-            content,
-        });
+        out.push(Frame { event_type, raw });
         Ok(())
     }
 }
@@ -422,24 +451,49 @@ fn decode_record(frame: &[u8]) -> Result<Option<Frame>, DecodeError> {
     }
     let text = std::str::from_utf8(frame)
         .map_err(|_| DecodeError::new("invalid UTF-8 in record frame"))?;
-    let value = serde_json::from_str::<Value>(text)
+    // Validate the whole frame first, so that malformed JSON and a missing type stay
+    // distinguishable errors.
+    serde_json::from_str::<serde::de::IgnoredAny>(text)
         .map_err(|e| DecodeError::new(format!("record frame is not valid JSON ({e})")))?;
-    let Value::Object(mut top) = value else {
-        return Err(missing_type());
+    let record: Record = serde_json::from_str(text).map_err(|_| missing_type())?;
+    let chunk = record.chunk.ok_or_else(missing_type)?;
+    let event_type = chunk.kind.ok_or_else(missing_type)?.into_owned();
+    let raw = match chunk.content {
+        Some(raw) => raw.to_owned(),
+        None => RawValue::from_string("{}".into()).map_err(|_| missing_type())?,
     };
-    let Some(Value::Object(mut chunk)) = top.remove("chunk") else {
-        return Err(missing_type());
-    };
-    let Some(Value::String(event_type)) = chunk.remove("type") else {
-        return Err(missing_type());
-    };
-    let content = chunk
-        .remove("content")
-        .unwrap_or_else(|| Value::Object(Default::default()));
-    Ok(Some(Frame {
-        event_type,
-        content,
-    }))
+    Ok(Some(Frame { event_type, raw }))
+}
+
+/// `{"chunk": {"type": "…", "content": …}}`; other keys (`stream_end`) are ignored. A `chunk`
+/// or `type` that is null, absent or of another type reads as missing.
+#[derive(serde::Deserialize)]
+struct Record<'a> {
+    #[serde(borrow, default, deserialize_with = "lenient")]
+    chunk: Option<Chunk<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct Chunk<'a> {
+    #[serde(rename = "type", borrow, default, deserialize_with = "lenient")]
+    kind: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    content: Option<&'a RawValue>,
+}
+
+/// Any value that is present, `null` included (only an absent `content` reads as `{}`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue as serde::Deserialize>::deserialize(d).map(Some)
+}
+
+/// `Some` when the value has the expected shape, `None` for anything else (never an error).
+fn lenient<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    let raw = <&RawValue as serde::Deserialize>::deserialize(d)?;
+    Ok(serde_json::from_str(raw.get()).ok())
 }
 
 fn missing_type() -> DecodeError {
@@ -475,10 +529,7 @@ mod tests {
     }
 
     fn frame(event_type: &str, content: Value) -> Frame {
-        Frame {
-            event_type: event_type.to_owned(),
-            content,
-        }
+        Frame::new(event_type, &content)
     }
 
     fn record(event_type: &str, content: &Value) -> String {
@@ -816,7 +867,7 @@ data: {\"text\":\"never dispatched\"}\n";
     fn record_protocol_example_every_split() {
         let input: String = protocol_example_frames()
             .iter()
-            .map(|f| record(&f.event_type, &f.content))
+            .map(|f| record(&f.event_type, &f.content()))
             .collect();
         assert_all_splits(
             Framing::Record,
@@ -912,22 +963,33 @@ data: {\"text\":\"never dispatched\"}\n";
     }
 
     #[test]
-    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+    fn deep_nesting_never_overflows_and_fails_when_read() {
+        // The decoder only checks syntax (iteratively, so 100,000 levels cannot overflow the
+        // stack); reading such content as an event fails at serde_json's depth limit.
         let open = "[".repeat(100_000);
         let close = "]".repeat(100_000);
-        let sse = format!("data: {open}{close}\n\n");
+        let sse = format!("event: done\ndata: {open}{close}\n\n");
+        let frames = decode_ok(Framing::Sse, &[sse.as_bytes()]);
+        assert_eq!(frames.len(), 1);
+        assert!(crate::protocol::parse_event(frames[0].clone()).is_err());
+        let rec = format!("{{\"chunk\":{{\"type\":\"done\",\"content\":{open}{close}}}}}\u{241E}");
+        let frames = decode_ok(Framing::Record, &[rec.as_bytes()]);
+        assert!(crate::protocol::parse_event(frames[0].clone()).is_err());
+        // Unbalanced nesting is not JSON at all.
+        let sse = format!("data: {open}\n\n");
         let (frames, err) = decode(Framing::Sse, &[sse.as_bytes()]);
-        assert!(frames.is_empty());
-        assert!(err.unwrap().message.contains("not valid JSON"));
-        let rec = format!("{{\"chunk\":{{\"type\":\"t\",\"content\":{open}{close}}}}}\u{241E}");
-        let (frames, err) = decode(Framing::Record, &[rec.as_bytes()]);
         assert!(frames.is_empty());
         assert!(err.unwrap().message.contains("not valid JSON"));
         let rec = format!("{open}\u{241E}");
         assert!(decode(Framing::Record, &[rec.as_bytes()]).1.is_some());
-        // Moderate nesting (below serde_json's limit of 128) is fine.
-        let ok = format!("data: {}{}\n\n", "[".repeat(100), "]".repeat(100));
-        assert_eq!(decode_ok(Framing::Sse, &[ok.as_bytes()]).len(), 1);
+        // Moderate nesting (below serde_json's limit of 128) reads fine.
+        let ok = format!(
+            "event: done\ndata: {{\"thread_id\":\"t\",\"x\":{}{}}}\n\n",
+            "[".repeat(100),
+            "]".repeat(100)
+        );
+        let frames = decode_ok(Framing::Sse, &[ok.as_bytes()]);
+        assert!(crate::protocol::parse_event(frames[0].clone()).is_ok());
     }
 
     #[test]

@@ -295,14 +295,29 @@ pub fn normalize_numbers(v: Value) -> Value {
 
 /// Read a decoded frame as an event. `Err` is a known type missing a required field.
 pub fn parse_event(frame: Frame) -> Result<StreamEvent, &'static str> {
-    let Frame {
-        event_type,
-        content,
-    } = frame;
+    /// The common case, read without building a map.
+    #[derive(serde::Deserialize)]
+    struct TextDelta<'a> {
+        #[serde(borrow)]
+        text: std::borrow::Cow<'a, str>,
+    }
+    let event_type = frame.event_type.as_str();
+    match event_type {
+        "text_delta" => {
+            return serde_json::from_str::<TextDelta>(frame.raw())
+                .map(|t| StreamEvent::TextDelta {
+                    text: t.text.into_owned(),
+                })
+                .map_err(|_| UNEXPECTED_RESPONSE)
+        }
+        "stream_start" | "tool_call" | "tool_result" | "requires_action" | "done" | "error" => {}
+        _ => return Ok(StreamEvent::Ignored),
+    }
+    let content: Value = serde_json::from_str(frame.raw()).map_err(|_| UNEXPECTED_RESPONSE)?;
     let empty = Map::new();
     let obj = content.as_object().unwrap_or(&empty);
     let need = |k: &str| str_field(obj, k).ok_or(UNEXPECTED_RESPONSE);
-    Ok(match event_type.as_str() {
+    Ok(match event_type {
         "stream_start" => StreamEvent::StreamStart {
             thread_id: need("thread_id")?,
         },
@@ -546,10 +561,7 @@ mod tests {
     use crate::options::ToolSpec;
 
     fn frame(t: &str, c: Value) -> Frame {
-        Frame {
-            event_type: t.into(),
-            content: c,
-        }
+        Frame::new(t, &c)
     }
 
     #[test]

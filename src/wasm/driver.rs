@@ -343,8 +343,13 @@ fn arm_timer(inner: &Rc<Inner>) {
         inner.machine.borrow().next_wake()
     };
     let mut timer = inner.timer.borrow_mut();
-    if timer.as_ref().map(|(at, _)| *at) == wake {
-        return;
+    // A timer that fires no later than needed is kept: firing early is harmless (the machine
+    // does what is due and the timer is armed again), while re-arming on every network read
+    // (the idle deadline moves with each one) would cost a clearTimeout + setTimeout per read.
+    match (timer.as_ref().map(|(at, _)| *at), wake) {
+        (Some(at), Some(w)) if at <= w => return,
+        (None, None) => return,
+        _ => {}
     }
     if let Some((_, id)) = timer.take() {
         clear_timeout(&id);
@@ -577,8 +582,14 @@ fn start_fetch(inner: &Rc<Inner>, req: ReqId, request: HttpRequest) {
     });
 }
 
+#[wasm_bindgen(module = "/src/wasm/stream.js")]
+extern "C" {
+    #[wasm_bindgen(catch)]
+    async fn pump(reader: &JsValue, on_chunk: &JsValue) -> Result<JsValue, JsValue>;
+}
+
 async fn read_stream(inner: &Rc<Inner>, req: ReqId, attempt: u64, response: &Response) {
-    let live = || {
+    let live = move |inner: &Inner| {
         !inner.closed.get()
             && inner
                 .fetches
@@ -587,43 +598,39 @@ async fn read_stream(inner: &Rc<Inner>, req: ReqId, attempt: u64, response: &Res
                 .is_some_and(|(a, _)| *a == attempt)
     };
     let Some(body) = response.body() else {
-        if live() {
+        if live(inner) {
             inner.machine.borrow_mut().handle_stream_end(req, now());
             drive(inner);
         }
         return;
     };
-    let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().unchecked_into();
-    loop {
-        let chunk = JsFuture::from(reader.read()).await;
-        if !live() {
-            // Cancelled: the fetch's AbortController already errored the body (calling
-            // reader.cancel() now would only produce an unhandled rejection).
-            return;
+    let reader = body.get_reader();
+    let weak = Rc::downgrade(inner);
+    let on_chunk = Closure::<dyn FnMut(Uint8Array) -> bool>::new(move |bytes: Uint8Array| {
+        let Some(inner) = weak.upgrade() else {
+            return false;
+        };
+        if !live(&inner) {
+            return false;
         }
-        match chunk {
-            Err(_) => {
-                inner.fetches.borrow_mut().remove(&req);
-                inner.machine.borrow_mut().handle_stream_error(req);
-                drive(inner);
-                return;
-            }
-            Ok(chunk) => {
-                if get(&chunk, "done").as_bool().unwrap_or(true) {
-                    inner.fetches.borrow_mut().remove(&req);
-                    inner.machine.borrow_mut().handle_stream_end(req, now());
-                    drive(inner);
-                    return;
-                }
-                let value = get(&chunk, "value");
-                if let Some(bytes) = value.dyn_ref::<Uint8Array>() {
-                    let bytes = bytes.to_vec();
-                    inner.machine.borrow_mut().handle_chunk(req, &bytes, now());
-                    drive(inner);
-                }
-            }
-        }
+        let bytes = bytes.to_vec();
+        inner.machine.borrow_mut().handle_chunk(req, &bytes, now());
+        drive(&inner);
+        live(&inner)
+    });
+    let ended = pump(&reader, on_chunk.as_ref()).await;
+    drop(on_chunk);
+    if !live(inner) {
+        // Cancelled: the fetch's AbortController already errored the body (calling
+        // reader.cancel() now would only produce an unhandled rejection).
+        return;
     }
+    inner.fetches.borrow_mut().remove(&req);
+    match ended {
+        Ok(_) => inner.machine.borrow_mut().handle_stream_end(req, now()),
+        Err(_) => inner.machine.borrow_mut().handle_stream_error(req),
+    }
+    drive(inner);
 }
 
 fn run_tool(inner: &Rc<Inner>, call_id: String, name: String, arguments: Value) {
