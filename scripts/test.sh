@@ -20,7 +20,7 @@ test "${PIPESTATUS[0]}" = 0
 
 step "wasm glue tests in headless Chromium"
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner CHROMEDRIVER="$(command -v chromedriver)" \
-  cargo test -q --target wasm32-unknown-unknown --test wasm_glue
+  cargo test --target wasm32-unknown-unknown --test wasm_glue
 
 step "build the package (sizes and budget)"
 bash scripts/build-pkg.sh
