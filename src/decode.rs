@@ -451,8 +451,18 @@ fn decode_record(frame: &[u8]) -> Result<Option<Frame>, DecodeError> {
     }
     let text = std::str::from_utf8(frame)
         .map_err(|_| DecodeError::new("invalid UTF-8 in record frame"))?;
-    // Validate the whole frame first, so that malformed JSON and a missing type stay
-    // distinguishable errors.
+    // The common, well-formed frame in one pass.
+    if let Ok(FastRecord { chunk }) = serde_json::from_str::<FastRecord>(text) {
+        let raw = match chunk.content {
+            Some(raw) => raw.to_owned(),
+            None => RawValue::from_string("{}".into()).map_err(|_| missing_type())?,
+        };
+        return Ok(Some(Frame {
+            event_type: chunk.kind.into_owned(),
+            raw,
+        }));
+    }
+    // Otherwise find out what is wrong: malformed JSON and a missing type are told apart.
     serde_json::from_str::<serde::de::IgnoredAny>(text)
         .map_err(|e| DecodeError::new(format!("record frame is not valid JSON ({e})")))?;
     let record: Record = serde_json::from_str(text).map_err(|_| missing_type())?;
@@ -463,6 +473,21 @@ fn decode_record(frame: &[u8]) -> Result<Option<Frame>, DecodeError> {
         None => RawValue::from_string("{}".into()).map_err(|_| missing_type())?,
     };
     Ok(Some(Frame { event_type, raw }))
+}
+
+/// A well-formed record frame, read in one pass (no re-parsing of nested values).
+#[derive(serde::Deserialize)]
+struct FastRecord<'a> {
+    #[serde(borrow)]
+    chunk: FastChunk<'a>,
+}
+
+#[derive(serde::Deserialize)]
+struct FastChunk<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: std::borrow::Cow<'a, str>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    content: Option<&'a RawValue>,
 }
 
 /// `{"chunk": {"type": "…", "content": …}}`; other keys (`stream_end`) are ignored. A `chunk`

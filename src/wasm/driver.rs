@@ -110,28 +110,13 @@ fn assistant_js(message: &AgentMessage, prev: Option<AssistantJs>) -> (JsValue, 
             last_text_len = Some(text.len());
             last_text = text_js.clone();
         }
-        out.push(object(&[
-            ("type", &JsValue::from_str("text")),
-            ("content", &text_js),
-        ]));
+        out.push(text_block(&text_js));
     }
     let array = js_sys::Array::new_with_length(out.len() as u32);
     for (i, b) in out.iter().enumerate() {
         array.set(i as u32, b.clone());
     }
-    let role = JsValue::from_str("assistant");
-    let content_value: JsValue = content_js.clone().into();
-    let blocks_value: JsValue = array.into();
-    let error_flag = JsValue::TRUE;
-    let mut pairs: Vec<(&str, &JsValue)> = vec![
-        ("role", &role),
-        ("content", &content_value),
-        ("blocks", &blocks_value),
-    ];
-    if *is_error {
-        pairs.push(("isError", &error_flag));
-    }
-    let value = object(&pairs);
+    let value = assistant_message(&content_js, &array, *is_error);
     let cache = AssistantJs {
         content: content_js,
         content_len: content.len(),
@@ -586,6 +571,14 @@ fn start_fetch(inner: &Rc<Inner>, req: ReqId, request: HttpRequest) {
 extern "C" {
     #[wasm_bindgen(catch)]
     async fn pump(reader: &JsValue, on_chunk: &JsValue) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_name = textBlock)]
+    fn text_block(content: &js_sys::JsString) -> JsValue;
+    #[wasm_bindgen(js_name = assistantMessage)]
+    fn assistant_message(
+        content: &js_sys::JsString,
+        blocks: &js_sys::Array,
+        is_error: bool,
+    ) -> JsValue;
 }
 
 async fn read_stream(inner: &Rc<Inner>, req: ReqId, attempt: u64, response: &Response) {

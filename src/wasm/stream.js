@@ -9,3 +9,12 @@ export async function pump(reader, onChunk) {
     if (value instanceof Uint8Array && onChunk(value) === false) return false;
   }
 }
+
+// Message objects built in one call each (no per-key string crossing the boundary).
+export function textBlock(content) {
+  return { type: 'text', content };
+}
+
+export function assistantMessage(content, blocks, isError) {
+  return isError ? { role: 'assistant', content, blocks, isError: true } : { role: 'assistant', content, blocks };
+}
