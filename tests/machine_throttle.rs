@@ -56,3 +56,35 @@ fn without_throttle_every_read_that_changes_something_is_delivered() {
         "only the idle timeout is armed"
     );
 }
+
+/// The skin rebuilds only messages from `take_changed_from()` on, so a read's cost does not
+/// grow with the conversation: the mark must cover every change and reset after each take.
+#[test]
+fn take_changed_from_marks_the_first_changed_message() {
+    let mut h = H::new(config());
+    let n = started(&mut h, "first");
+    assert_eq!(h.m.take_changed_from(), 0, "the user message was added");
+    assert_eq!(
+        h.m.take_changed_from(),
+        1,
+        "nothing changed since: the length"
+    );
+    h.sse(n, &[text("a"), done("thr_1")]);
+    assert_eq!(
+        h.m.take_changed_from(),
+        1,
+        "the assistant message (index 1)"
+    );
+    let n = started(&mut h, "second");
+    h.open_sse(n);
+    h.chunk(n, &sse(&[text("b")]));
+    assert_eq!(
+        h.m.take_changed_from(),
+        2,
+        "the second user message and its answer"
+    );
+    h.chunk(n, &sse(&[text("c")]));
+    assert_eq!(h.m.take_changed_from(), 3, "only the streaming answer");
+    h.reset();
+    assert_eq!(h.m.take_changed_from(), 0, "a reset changes everything");
+}

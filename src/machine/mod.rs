@@ -184,6 +184,8 @@ pub struct Machine {
     gov: Option<governance::Governance>,
     /// The latest `now_ms` the driver reported (for entry points without a clock argument).
     last_now: f64,
+    /// First message index changed since the skin last looked (see `take_changed_from`).
+    changed_from: usize,
     /// When the last `MessagesChanged` was emitted, and when held-back changes are due.
     last_flush: f64,
     flush_due: Option<f64>,
@@ -225,6 +227,7 @@ impl Machine {
             gov: None,
             last_now: 0.0,
             pattern_matcher: None,
+            changed_from: 0,
             last_flush: f64::NEG_INFINITY,
             flush_due: None,
         };
@@ -355,7 +358,15 @@ impl Machine {
         if let Some(slot) = self.messages.get_mut(index) {
             slot.rev = self.rev;
         }
+        self.changed_from = self.changed_from.min(index);
         self.messages_dirty = true;
+    }
+
+    /// The index of the first message that may have changed (been added, replaced or
+    /// removed) since the last call; resets the mark. Lets the skin skip the unchanged prefix,
+    /// so its cost per read does not grow with the conversation.
+    pub fn take_changed_from(&mut self) -> usize {
+        std::mem::replace(&mut self.changed_from, self.messages.len())
     }
 
     fn push_message(&mut self, message: AgentMessage) -> usize {
@@ -367,6 +378,7 @@ impl Machine {
             rev: self.rev,
             message,
         });
+        self.changed_from = self.changed_from.min(self.messages.len() - 1);
         self.messages_dirty = true;
         self.messages.len() - 1
     }
@@ -440,6 +452,7 @@ impl Machine {
         }
         if !self.messages.is_empty() {
             self.messages.clear();
+            self.changed_from = 0;
             self.rev += 1;
             self.messages_dirty = true;
         }
@@ -571,6 +584,8 @@ impl Machine {
                     }
                     Some(messages) => {
                         self.messages.clear();
+                        self.changed_from = 0;
+                        self.changed_from = 0;
                         self.rev += 1;
                         for message in messages {
                             self.push_message(message);
@@ -1022,19 +1037,11 @@ impl Machine {
     // -- the turn -----------------------------------------------------------------------------
 
     fn assistant_index(&mut self) -> Option<usize> {
-        let turn = self.turn.as_mut()?;
+        let turn = self.turn.as_ref()?;
         if let Some(i) = turn.assistant {
             return Some(i);
         }
-        self.rev += 1;
-        let id = self.next_message_id;
-        self.next_message_id += 1;
-        self.messages.push(MessageSlot {
-            id,
-            rev: self.rev,
-            message: AgentMessage::assistant(),
-        });
-        let i = self.messages.len() - 1;
+        let i = self.push_message(AgentMessage::assistant());
         if let Some(t) = self.turn.as_mut() {
             t.assistant = Some(i);
         }

@@ -197,27 +197,32 @@ fn call(f: &Function, args: &[&JsValue]) {
 /// place (streaming), the new array is a copy of the previous one with the changed entries
 /// replaced, so the cost does not grow with the conversation's JS objects.
 pub fn messages_array(inner: &Inner) -> JsValue {
-    let machine = inner.machine.borrow();
+    let mut machine = inner.machine.borrow_mut();
     let mut cache = inner.cache.borrow_mut();
     if let (Some(array), true) = (&cache.array, cache.revision == Some(machine.revision())) {
         return array.clone().into();
     }
+    // Only messages from `from` on can differ from the cached ones.
+    let from = machine.take_changed_from();
     let slots = machine.messages();
-    let extends = cache.array.is_some()
-        && cache.items.len() <= slots.len()
-        && cache.items.iter().zip(slots).all(|(c, s)| c.id == s.id);
-    let array = match (&cache.array, extends) {
-        (Some(prev), true) => prev.slice(0, prev.length()),
+    let (array, from) = match &cache.array {
+        Some(prev) if cache.items.len() <= slots.len() => (prev.slice(0, prev.length()), from),
         _ => {
             cache.items.clear();
-            js_sys::Array::new()
+            (js_sys::Array::new(), 0)
         }
     };
-    for (i, slot) in slots.iter().enumerate() {
+    for (i, slot) in slots.iter().enumerate().skip(from) {
         match cache.items.get_mut(i) {
-            Some(item) if item.rev == slot.rev => {}
+            Some(item) if item.id == slot.id && item.rev == slot.rev => {}
             Some(item) => {
-                let (value, assistant) = message_js(&slot.message, item.assistant.take());
+                // Build on the previous version only if it is the same message.
+                let prev = if item.id == slot.id {
+                    item.assistant.take()
+                } else {
+                    None
+                };
+                let (value, assistant) = message_js(&slot.message, prev);
                 array.set(i as u32, value);
                 *item = CachedMessage {
                     id: slot.id,
