@@ -42,6 +42,9 @@ struct AssistantJs {
     content: js_sys::JsString,
     content_len: usize,
     blocks: Vec<JsValue>,
+    /// The Rust value behind each tool-calls block's JS object (`None` for text blocks), to
+    /// serialise a tool-calls block again only when it changed.
+    tool_blocks: Vec<Option<ContentBlock>>,
     /// Byte length of the last block's text when that block is a text block.
     last_text_len: Option<usize>,
     last_text: js_sys::JsString,
@@ -80,23 +83,38 @@ fn assistant_js(message: &AgentMessage, prev: Option<AssistantJs>) -> (JsValue, 
     else {
         unreachable!("only called for assistant messages")
     };
-    let (content_js, mut prev_blocks, prev_last) = match prev {
+    let (content_js, mut prev_blocks, prev_tools, prev_last) = match prev {
         Some(p) if content.len() >= p.content_len => (
             grown(&p.content, p.content_len, content),
             p.blocks,
+            p.tool_blocks,
             p.last_text_len.map(|len| (len, p.last_text)),
         ),
-        _ => (js_sys::JsString::from(content.as_str()), Vec::new(), None),
+        _ => (
+            js_sys::JsString::from(content.as_str()),
+            Vec::new(),
+            Vec::new(),
+            None,
+        ),
     };
+    let mut tool_blocks = Vec::with_capacity(blocks.len());
     let previous_count = prev_blocks.len();
     let mut out = Vec::with_capacity(blocks.len());
     let mut last_text_len = None;
     let mut last_text = js_sys::JsString::from("");
     for (i, block) in blocks.iter().enumerate() {
         let ContentBlock::Text { content: text } = block else {
-            out.push(to_js(block)); // tool calls change status: always serialised again
+            // Tool calls change status: serialised again when (and only when) they changed.
+            let unchanged = prev_tools.get(i).and_then(Option::as_ref) == Some(block);
+            out.push(if unchanged {
+                std::mem::take(&mut prev_blocks[i])
+            } else {
+                to_js(block)
+            });
+            tool_blocks.push(Some(block.clone()));
             continue;
         };
+        tool_blocks.push(None);
         if i + 1 < previous_count {
             // Text blocks are only ever appended to while last: earlier ones never change.
             out.push(std::mem::take(&mut prev_blocks[i]));
@@ -121,6 +139,7 @@ fn assistant_js(message: &AgentMessage, prev: Option<AssistantJs>) -> (JsValue, 
         content: content_js,
         content_len: content.len(),
         blocks: out,
+        tool_blocks,
         last_text_len,
         last_text,
     };
