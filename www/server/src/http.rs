@@ -240,12 +240,13 @@ fn redact(bytes: &[u8], secret: &[u8]) -> Vec<u8> {
     out
 }
 
-/// `/api/session` mints a token for whoever asks, so only the page itself may ask: the `Host`
-/// must be a loopback name (no DNS rebinding), and a browser's `Origin` (sent on every POST)
-/// and `Sec-Fetch-Site` must say same-origin. No CORS headers are ever sent, so a cross-origin
-/// page cannot read the answer either.
-fn same_origin_only(headers: &HeaderMap) -> Result<(), Response> {
-    let forbidden = |m: &str| detail(StatusCode::FORBIDDEN, m);
+/// Why a request may not use a same-origin-only path, or `None` when it may: the `Host` must
+/// be a loopback name (no DNS rebinding), and a browser's `Origin` (sent on every POST) and
+/// `Sec-Fetch-Site` must say same-origin. Non-browser clients send neither and are allowed.
+/// Shared by `/api/session` (which mints tokens for whoever asks) and `/api/kaplaix` (which
+/// spends the server's Kaplaix key); no CORS headers are ever sent, so a cross-origin page
+/// cannot read the answers either.
+pub(crate) fn cross_origin_problem(headers: &HeaderMap) -> Option<&'static str> {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -256,21 +257,26 @@ fn same_origin_only(headers: &HeaderMap) -> Result<(), Response> {
     }
     .unwrap_or_default();
     if !["127.0.0.1", "localhost", "[::1]"].contains(&hostname.as_str()) {
-        return Err(forbidden(
-            "the session endpoint answers only on a loopback host",
-        ));
+        return Some("this path answers only on a loopback host");
     }
     if let Some(site) = headers.get("sec-fetch-site") {
         if !matches!(site.as_bytes(), b"same-origin" | b"none") {
-            return Err(forbidden("cross-site requests are refused"));
+            return Some("cross-site requests are refused");
         }
     }
     if let Some(o) = headers.get(header::ORIGIN) {
         if o.as_bytes() != format!("http://{host}").as_bytes() {
-            return Err(forbidden("cross-origin requests are refused"));
+            return Some("cross-origin requests are refused");
         }
     }
-    Ok(())
+    None
+}
+
+fn same_origin_only(headers: &HeaderMap) -> Result<(), Response> {
+    match cross_origin_problem(headers) {
+        Some(why) => Err(detail(StatusCode::FORBIDDEN, why)),
+        None => Ok(()),
+    }
 }
 
 /// `POST /api/session` (seed 000): the page's token endpoint, same-origin only.

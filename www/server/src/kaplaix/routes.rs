@@ -50,31 +50,10 @@ pub fn router(app: &Arc<App>) -> Router<Arc<App>> {
 /// rebinding), and a browser's `Sec-Fetch-Site` and `Origin` must say same-origin. Otherwise a
 /// page on another site could send events with the server's key or approve pending actions.
 async fn same_origin(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let headers = req.headers();
-    let forbidden = |m: &str| ApiError::new(StatusCode::FORBIDDEN, "FORBIDDEN", m).into_response();
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("");
-    let hostname = match host.strip_prefix('[') {
-        Some(rest) => rest.split(']').next().map(|h| format!("[{h}]")),
-        None => host.split(':').next().map(str::to_string),
+    match crate::http::cross_origin_problem(req.headers()) {
+        Some(why) => ApiError::new(StatusCode::FORBIDDEN, "FORBIDDEN", why).into_response(),
+        None => next.run(req).await,
     }
-    .unwrap_or_default();
-    if !["127.0.0.1", "localhost", "[::1]"].contains(&hostname.as_str()) {
-        return forbidden("the governance path answers only on a loopback host");
-    }
-    if let Some(site) = headers.get("sec-fetch-site") {
-        if !matches!(site.as_bytes(), b"same-origin" | b"none") {
-            return forbidden("cross-site requests are refused");
-        }
-    }
-    if let Some(o) = headers.get(header::ORIGIN) {
-        if o.as_bytes() != format!("http://{host}").as_bytes() {
-            return forbidden("cross-origin requests are refused");
-        }
-    }
-    next.run(req).await
 }
 
 fn embedded() -> Router<Arc<App>> {
