@@ -52,11 +52,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/config", get(api_config))
         // Kaplaix governance: proxy to Kaplaix or the embedded service (src/kaplaix/).
         .nest("/api/kaplaix", crate::kaplaix::router(&app))
-        .route(
-            "/__faults",
-            get(faults_list).post(faults_add).delete(faults_clear),
-        )
-        .route("/__requests", get(requests_list).delete(requests_clear))
+        .merge(test_endpoints())
         .route("/docs", get(docs_index))
         .route("/docs/", get(docs_index))
         .route("/docs/{*path}", get(docs_page))
@@ -65,6 +61,31 @@ pub fn router(app: Arc<App>) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(app.clone(), common_headers))
         .with_state(app)
+}
+
+/// Fault injection and the request log: for tests and demos on this machine only, so every
+/// route here is guarded once by [`loopback_guard`].
+fn test_endpoints() -> Router<Arc<App>> {
+    Router::new()
+        .route(
+            "/__faults",
+            get(faults_list).post(faults_add).delete(faults_clear),
+        )
+        .route("/__requests", get(requests_list).delete(requests_clear))
+        .route_layer(middleware::from_fn(loopback_guard))
+}
+
+/// Refuses (403) a request whose peer is not a loopback address.
+async fn loopback_guard(req: axum::extract::Request, next: middleware::Next) -> Response {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    match peer.map(|addr| loopback_only(&addr)) {
+        Some(Ok(())) => next.run(req).await,
+        Some(Err(refused)) => refused,
+        None => detail(StatusCode::FORBIDDEN, "only available from loopback"),
+    }
 }
 
 // ---------- helpers ----------
@@ -1101,14 +1122,7 @@ async fn delete_thread(
 
 // ---------- loopback-only test endpoints ----------
 
-async fn faults_add(
-    State(app): State<Arc<App>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    body: Bytes,
-) -> Response {
-    if let Err(r) = loopback_only(&peer) {
-        return r;
-    }
+async fn faults_add(State(app): State<Arc<App>>, body: Bytes) -> Response {
     let f: Fault = match serde_json::from_slice(&body) {
         Ok(f) => f,
         Err(e) => return detail(StatusCode::BAD_REQUEST, &format!("bad fault: {e}")),
@@ -1159,44 +1173,20 @@ async fn faults_add(
     Json(json!({ "faults": app.faults.list() })).into_response()
 }
 
-async fn faults_list(
-    State(app): State<Arc<App>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-) -> Response {
-    if let Err(r) = loopback_only(&peer) {
-        return r;
-    }
+async fn faults_list(State(app): State<Arc<App>>) -> Response {
     Json(json!({ "faults": app.faults.list() })).into_response()
 }
 
-async fn faults_clear(
-    State(app): State<Arc<App>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-) -> Response {
-    if let Err(r) = loopback_only(&peer) {
-        return r;
-    }
+async fn faults_clear(State(app): State<Arc<App>>) -> Response {
     app.faults.clear();
     StatusCode::NO_CONTENT.into_response()
 }
 
-async fn requests_list(
-    State(app): State<Arc<App>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-) -> Response {
-    if let Err(r) = loopback_only(&peer) {
-        return r;
-    }
+async fn requests_list(State(app): State<Arc<App>>) -> Response {
     Json(json!({ "requests": app.requests.all() })).into_response()
 }
 
-async fn requests_clear(
-    State(app): State<Arc<App>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-) -> Response {
-    if let Err(r) = loopback_only(&peer) {
-        return r;
-    }
+async fn requests_clear(State(app): State<Arc<App>>) -> Response {
     app.requests.clear();
     StatusCode::NO_CONTENT.into_response()
 }
