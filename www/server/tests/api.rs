@@ -1,47 +1,17 @@
 //! Integration tests of the development server over real HTTP: both chat framings, tool round
 //! trips, token checks, history, persistence across a restart, the session proxy, faults.
 
-use kapa_dev_server::{start, Config, Framing, Running};
+use kapa_dev_server::Framing;
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 const README: &str = "# Demo Project\n\nA demo knowledge base.\n\n## Installation\n\nInstall the package with npm:\n\n```sh\nnpm install demo-pkg\n```\n\n## Streaming answers\n\nAnswers stream token by token over server-sent events.\n\n## Tools\n\nClient tools run in the browser and may need approval.\n";
 
-struct Env {
-    _dir: tempfile::TempDir,
-    root: PathBuf,
-    data: PathBuf,
-}
+mod common;
+use common::{client, server, Env};
 
 fn env() -> Env {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("root");
-    std::fs::create_dir_all(root.join("www/server")).unwrap();
-    std::fs::create_dir_all(root.join("pkg")).unwrap();
-    std::fs::write(root.join("README.md"), README).unwrap();
-    std::fs::write(
-        root.join("www/index.html"),
-        "<!doctype html><title>demo</title>",
-    )
-    .unwrap();
-    std::fs::write(root.join("www/server/secret.txt"), "server source").unwrap();
-    std::fs::write(root.join("pkg/index.js"), "export const x = 1;").unwrap();
-    let data = dir.path().join("data");
-    Env {
-        _dir: dir,
-        root,
-        data,
-    }
-}
-
-async fn server(e: &Env, tweak: impl FnOnce(&mut Config)) -> Running {
-    let mut c = Config::for_tests(e.root.clone(), e.data.clone());
-    tweak(&mut c);
-    start(c).await.unwrap()
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder().build().unwrap()
+    common::env_with(README, "server source")
 }
 
 /// A session token from `/api/session`, with the owner cookie it set.

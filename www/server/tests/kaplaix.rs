@@ -4,27 +4,16 @@
 //! proxy mode against a local stand-in for Kaplaix.
 
 use kapa_dev_server::kaplaix::KaplaixConfig;
-use kapa_dev_server::{start, Config, Running};
+use kapa_dev_server::{Config, Running};
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
-struct Env {
-    dir: tempfile::TempDir,
-}
+mod common;
+use common::{server, Env};
 
 fn env() -> Env {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("root/www")).unwrap();
-    std::fs::create_dir_all(dir.path().join("root/pkg")).unwrap();
-    std::fs::write(dir.path().join("root/README.md"), "# Demo\n\nText.\n").unwrap();
-    Env { dir }
-}
-
-async fn server(e: &Env, tweak: impl FnOnce(&mut Config)) -> Running {
-    let mut c = Config::for_tests(e.dir.path().join("root"), e.dir.path().join("data"));
-    tweak(&mut c);
-    start(c).await.unwrap()
+    common::env_with("# Demo\n\nText.\n", "server source")
 }
 
 struct Api {

@@ -6,48 +6,17 @@
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode};
-use kapa_dev_server::{start, Config, Running};
+use kapa_dev_server::Running;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tower::ServiceExt;
 
-struct Env {
-    _dir: tempfile::TempDir,
-    root: PathBuf,
-    data: PathBuf,
-}
+mod common;
+use common::{client, server, Env};
 
 fn env() -> Env {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("root");
-    std::fs::create_dir_all(root.join("www/server")).unwrap();
-    std::fs::create_dir_all(root.join("pkg")).unwrap();
-    std::fs::write(root.join("README.md"), "# Demo\n\nTOP-SECRET-README\n").unwrap();
-    std::fs::write(
-        root.join("www/index.html"),
-        "<!doctype html><title>demo</title>",
-    )
-    .unwrap();
-    std::fs::write(root.join("www/server/secret.txt"), "SERVER-SOURCE").unwrap();
-    std::fs::write(root.join("pkg/index.js"), "export const x = 1;").unwrap();
-    let data = dir.path().join("data");
-    Env {
-        _dir: dir,
-        root,
-        data,
-    }
-}
-
-async fn server(e: &Env, tweak: impl FnOnce(&mut Config)) -> Running {
-    let mut c = Config::for_tests(e.root.clone(), e.data.clone());
-    tweak(&mut c);
-    start(c).await.unwrap()
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder().build().unwrap()
+    common::env_with("# Demo\n\nTOP-SECRET-README\n", "SERVER-SOURCE")
 }
 
 #[tokio::test]
