@@ -9,38 +9,8 @@
 use kapa_agent_wasm::decode::{Frame, Framing, StreamDecoder};
 use proptest::prelude::*;
 use proptest::sample::Index;
-use std::path::PathBuf;
-
-fn cases() -> u32 {
-    std::env::var("FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(256)
-}
-
-/// The corpus: `(file name, framing, bytes)`, sorted by name.
-fn corpus() -> Vec<(String, Framing, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-corpus");
-    let mut out: Vec<_> = std::fs::read_dir(&dir)
-        .expect("tests/fuzz-corpus")
-        .filter_map(|e| {
-            let p = e.ok()?.path();
-            let framing = match p.extension()?.to_str()? {
-                "sse" => Framing::Sse,
-                "rec" => Framing::Record,
-                _ => return None,
-            };
-            Some((
-                p.file_name()?.to_string_lossy().into_owned(),
-                framing,
-                std::fs::read(&p).ok()?,
-            ))
-        })
-        .collect();
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    assert!(out.len() >= 20, "the corpus has its seeds");
-    out
-}
+mod fuzz_support;
+use fuzz_support::{cases, corpus, mutate, Mutation};
 
 /// Decodes `bytes` fed in pieces cut at `cuts`; returns the frames and whether it failed.
 fn decode(framing: Framing, bytes: &[u8], cuts: &[usize]) -> (Vec<Frame>, bool) {
@@ -94,16 +64,6 @@ const TOKENS: &[&[u8]] = &[
     b"event: requires_action\ndata: {\"tool_call_ids\":[\"c1\"]}\n\n",
 ];
 
-#[derive(Debug, Clone)]
-enum Mutation {
-    Flip(Index, u8),
-    Insert(Index, usize),
-    Delete(Index, usize),
-    Duplicate(Index, usize),
-    Truncate(Index),
-    Byte(Index, u8),
-}
-
 fn arb_mutation() -> impl Strategy<Value = Mutation> {
     prop_oneof![
         (any::<Index>(), 0u8..8).prop_map(|(i, b)| Mutation::Flip(i, b)),
@@ -113,44 +73,6 @@ fn arb_mutation() -> impl Strategy<Value = Mutation> {
         any::<Index>().prop_map(Mutation::Truncate),
         (any::<Index>(), any::<u8>()).prop_map(|(i, b)| Mutation::Byte(i, b)),
     ]
-}
-
-fn mutate(mut bytes: Vec<u8>, ms: &[Mutation]) -> Vec<u8> {
-    for m in ms {
-        let len = bytes.len();
-        let at = |i: &Index| if len == 0 { 0 } else { i.index(len + 1) };
-        match m {
-            Mutation::Flip(i, b) if len > 0 => {
-                let k = i.index(len);
-                bytes[k] ^= 1 << b;
-            }
-            Mutation::Byte(i, v) if len > 0 => {
-                let k = i.index(len);
-                bytes[k] = *v;
-            }
-            Mutation::Insert(i, t) => {
-                let k = at(i);
-                bytes.splice(k..k, TOKENS[*t].iter().copied());
-            }
-            Mutation::Delete(i, n) => {
-                let k = at(i);
-                let e = (k + n).min(len);
-                bytes.drain(k..e);
-            }
-            Mutation::Duplicate(i, n) => {
-                let k = at(i);
-                let e = (k + n).min(len);
-                let piece = bytes[k..e].to_vec();
-                bytes.splice(e..e, piece);
-            }
-            Mutation::Truncate(i) => {
-                let k = at(i);
-                bytes.truncate(k);
-            }
-            _ => {}
-        }
-    }
-    bytes
 }
 
 #[test]
@@ -242,7 +164,7 @@ proptest! {
             (Framing::Record, true) => Framing::Sse,
             (f, false) => *f,
         };
-        let bytes = mutate(bytes.clone(), &ms);
+        let bytes = mutate(bytes.clone(), &ms, TOKENS);
         let whole = decode(framing, &bytes, &[]);
         let split = decode(framing, &bytes, &cuts);
         prop_assert_eq!(whole, split);

@@ -14,38 +14,19 @@ use kapa_agent_wasm::machine::Effect;
 use proptest::prelude::*;
 use proptest::sample::Index;
 use serde_json::json;
-use std::path::PathBuf;
+mod fuzz_support;
+use fuzz_support::{cases, mutate, Mutation};
+use kapa_agent_wasm::decode::Framing;
 
-fn cases() -> u32 {
-    std::env::var("FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(256)
-}
-
+/// The corpus with `true` for SSE seeds and `false` for record framing.
 fn corpus() -> Vec<(String, bool, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-corpus");
-    let mut out: Vec<_> = std::fs::read_dir(&dir)
-        .expect("tests/fuzz-corpus")
-        .filter_map(|e| {
-            let p = e.ok()?.path();
-            let sse = match p.extension()?.to_str()? {
-                "sse" => true,
-                "rec" => false,
-                _ => return None,
-            };
-            Some((
-                p.file_name()?.to_string_lossy().into_owned(),
-                sse,
-                std::fs::read(&p).ok()?,
-            ))
-        })
-        .collect();
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    out
+    fuzz_support::corpus()
+        .into_iter()
+        .map(|(name, framing, bytes)| (name, framing == Framing::Sse, bytes))
+        .collect()
 }
 
-/// Same mutations as tests/fuzz_decode.rs, plus ids and names the config knows.
+/// Tokens inserted by mutations: protocol punctuation plus ids and names the config knows.
 const TOKENS: &[&[u8]] = &[
     b"\n", b"\n\n", b"\r\n", b"data: ", b"event: ", b"{", b"}", b"\"", b"\xe2\x90\x9e", b"\xff",
     b"\"c1\"", b"\"c2\"", b"\"s1\"", b"\"calc\"", b"\"get_time\"", b"\"delete_file\"", b"\"server\"",
@@ -53,15 +34,6 @@ const TOKENS: &[&[u8]] = &[
     b"event: tool_call\ndata: {\"id\":\"c1\",\"name\":\"calc\",\"arguments\":{\"expression\":\"1\"},\"executor\":\"client\"}\n\n",
     b"event: error\ndata: {\"reason\":\"tok-SECRET-aaaa\"}\n\n",
 ];
-
-#[derive(Debug, Clone)]
-enum Mutation {
-    Flip(Index, u8),
-    Insert(Index, usize),
-    Delete(Index, usize),
-    Duplicate(Index, usize),
-    Truncate(Index),
-}
 
 fn arb_mutation() -> impl Strategy<Value = Mutation> {
     prop_oneof![
@@ -71,40 +43,6 @@ fn arb_mutation() -> impl Strategy<Value = Mutation> {
         1 => (any::<Index>(), 1usize..200).prop_map(|(i, n)| Mutation::Duplicate(i, n)),
         1 => any::<Index>().prop_map(Mutation::Truncate),
     ]
-}
-
-fn mutate(mut bytes: Vec<u8>, ms: &[Mutation]) -> Vec<u8> {
-    for m in ms {
-        let len = bytes.len();
-        let at = |i: &Index| if len == 0 { 0 } else { i.index(len + 1) };
-        match m {
-            Mutation::Flip(i, b) if len > 0 => {
-                let k = i.index(len);
-                bytes[k] ^= 1 << b;
-            }
-            Mutation::Insert(i, t) => {
-                let k = at(i);
-                bytes.splice(k..k, TOKENS[*t].iter().copied());
-            }
-            Mutation::Delete(i, n) => {
-                let k = at(i);
-                let e = (k + n).min(len);
-                bytes.drain(k..e);
-            }
-            Mutation::Duplicate(i, n) => {
-                let k = at(i);
-                let e = (k + n).min(len);
-                let piece = bytes[k..e].to_vec();
-                bytes.splice(e..e, piece);
-            }
-            Mutation::Truncate(i) => {
-                let k = at(i);
-                bytes.truncate(k);
-            }
-            _ => {}
-        }
-    }
-    bytes
 }
 
 /// The invariants that hold after every batch.
@@ -274,7 +212,7 @@ proptest! {
             .iter()
             .map(|(i, swap, ms)| {
                 let (_, sse, b) = &c[i.index(c.len())];
-                (*sse != *swap, mutate(b.clone(), ms))
+                (*sse != *swap, mutate(b.clone(), ms, TOKENS))
             })
             .collect();
         play(&bodies, &cuts, ending, stop_at);
