@@ -13,6 +13,8 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 step "format and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -q -- -D warnings
+# The wasm skin (src/wasm/) and the glue tests only compile for wasm32: lint them there too.
+cargo clippy -p kapa-agent-wasm --lib --test wasm_glue --target wasm32-unknown-unknown -q -- -D warnings
 
 step "host tests (core + dev server)"
 cargo test --workspace -q 2>&1 | grep -v '^$'

@@ -178,6 +178,17 @@ pub struct Inner {
 }
 
 impl Inner {
+    /// The fetch `attempt` of `req` is still wanted: not cancelled, not superseded by a retry
+    /// of the same request, and the agent not freed.
+    fn fetch_live(&self, req: ReqId, attempt: u64) -> bool {
+        !self.closed.get()
+            && self
+                .fetches
+                .borrow()
+                .get(&req)
+                .is_some_and(|(a, _)| *a == attempt)
+    }
+
     pub fn new(machine: Machine, js: JsSide, options: JsValue) -> Rc<Self> {
         Rc::new(Inner {
             machine: RefCell::new(machine),
@@ -530,15 +541,7 @@ fn start_fetch(inner: &Rc<Inner>, req: ReqId, request: HttpRequest) {
             Ok(p) => settle(p).await,
             Err(e) => Err(e),
         };
-        // Still wanted: not cancelled, and not superseded by a retry of the same request.
-        let live = |inner: &Inner| {
-            !inner.closed.get()
-                && inner
-                    .fetches
-                    .borrow()
-                    .get(&req)
-                    .is_some_and(|(a, _)| *a == attempt)
-        };
+        let live = |inner: &Inner| inner.fetch_live(req, attempt);
         if !live(&inner) {
             return;
         }
@@ -606,14 +609,7 @@ extern "C" {
 }
 
 async fn read_stream(inner: &Rc<Inner>, req: ReqId, attempt: u64, response: &Response) {
-    let live = move |inner: &Inner| {
-        !inner.closed.get()
-            && inner
-                .fetches
-                .borrow()
-                .get(&req)
-                .is_some_and(|(a, _)| *a == attempt)
-    };
+    let live = move |inner: &Inner| inner.fetch_live(req, attempt);
     let Some(body) = response.body() else {
         if live(inner) {
             inner.machine.borrow_mut().handle_stream_end(req, now());
@@ -791,8 +787,7 @@ pub fn shutdown(inner: &Rc<Inner>) {
         call(&resolve, &[&JsValue::FALSE]);
     }
     let turns: Vec<Function> = std::mem::take(&mut *inner.turns.borrow_mut())
-        .into_iter()
-        .map(|(_, f)| f)
+        .into_values()
         .collect();
     for resolve in turns {
         call(&resolve, &[]);
