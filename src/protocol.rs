@@ -269,27 +269,29 @@ fn parse_arguments(v: &Value) -> Option<Value> {
 
 /// Make every number representable as a JS number (integers beyond 2^53 become floats), so
 /// converting a value to JS can never fail on a number.
-pub fn normalize_numbers(v: Value) -> Value {
+pub fn normalize_numbers(mut v: Value) -> Value {
+    normalize_in_place(&mut v);
+    v
+}
+
+/// In place, so an object's map is not rebuilt (rebuilding a `BTreeMap` from an iterator
+/// sorts, which would pull a whole sort implementation into the .wasm).
+fn normalize_in_place(v: &mut Value) {
     const MAX_SAFE: u64 = (1 << 53) - 1;
     match v {
         Value::Number(n) => {
             let unsafe_int = n.as_u64().is_some_and(|u| u > MAX_SAFE)
                 || n.as_i64().is_some_and(|i| i.unsigned_abs() > MAX_SAFE);
-            match (
+            if let (true, Some(f)) = (
                 unsafe_int,
                 n.as_f64().and_then(serde_json::Number::from_f64),
             ) {
-                (true, Some(f)) => Value::Number(f),
-                _ => Value::Number(n),
+                *n = f;
             }
         }
-        Value::Array(a) => Value::Array(a.into_iter().map(normalize_numbers).collect()),
-        Value::Object(o) => Value::Object(
-            o.into_iter()
-                .map(|(k, v)| (k, normalize_numbers(v)))
-                .collect(),
-        ),
-        other => other,
+        Value::Array(a) => a.iter_mut().for_each(normalize_in_place),
+        Value::Object(o) => o.values_mut().for_each(normalize_in_place),
+        _ => {}
     }
 }
 

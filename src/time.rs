@@ -19,6 +19,25 @@ fn num(s: &str) -> Option<u32> {
     s.parse().ok()
 }
 
+/// A plain decimal (`digits[.digits]`, at least one digit on each side of a dot), read
+/// without `str::parse::<f64>`, whose general algorithm costs several KiB of .wasm. Exact
+/// enough for timestamps and delays: the result is within a few ulps of the nearest double.
+fn decimal(s: &str) -> Option<f64> {
+    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+    if int.is_empty() || (s.contains('.') && frac.is_empty()) {
+        return None;
+    }
+    let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+    if !digits(int) || !digits(frac) {
+        return None;
+    }
+    let value = int.bytes().fold(0.0, |n, b| n * 10.0 + f64::from(b - b'0'));
+    let (fraction, scale) = frac.bytes().take(17).fold((0.0, 1.0), |(n, scale), b| {
+        (n * 10.0 + f64::from(b - b'0'), scale * 10.0)
+    });
+    Some(value + fraction / scale)
+}
+
 fn epoch_ms(y: i64, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> Option<f64> {
     if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
         return None;
@@ -82,7 +101,8 @@ pub fn parse_rfc3339(s: &str) -> Option<f64> {
         if digits == 0 {
             return None;
         }
-        frac_ms = format!("0.{}", &f[..digits]).parse::<f64>().ok()? * 1000.0;
+        let kept = &f[..digits.min(15)]; // past 15 digits is below a femtosecond
+        frac_ms = decimal(kept)? * 10f64.powi(3 - kept.len() as i32);
         tail = &f[digits..];
     }
     let offset_min: i64 = match tail {
@@ -128,10 +148,8 @@ pub fn parse_retry_after(value: &str, now_ms: f64) -> Option<f64> {
     if let Some(secs) = num(v) {
         return Some(secs as f64 * 1000.0);
     }
-    if let Ok(secs) = v.parse::<f64>() {
-        if secs.is_finite() && secs >= 0.0 {
-            return Some(secs * 1000.0);
-        }
+    if let Some(secs) = decimal(v).filter(|s| s.is_finite()) {
+        return Some(secs * 1000.0);
     }
     parse_http_date(v).map(|t| (t - now_ms).max(0.0))
 }
@@ -186,6 +204,14 @@ mod tests {
             format_rfc3339(951_825_600_000.0),
             "2000-02-29T12:00:00.000Z"
         );
+        assert_eq!(
+            parse_rfc3339("2026-03-17T09:54:51.1655Z"),
+            Some(1_773_741_291_165.5)
+        );
+        assert_eq!(
+            parse_rfc3339("2026-03-17T09:54:51.1Z"),
+            Some(1_773_741_291_100.0)
+        );
         for ms in [1.0, 86_399_999.0, 4_102_444_800_000.0, 1_764_118_058_723.0] {
             assert_eq!(parse_rfc3339(&format_rfc3339(ms)), Some(ms));
         }
@@ -206,6 +232,10 @@ mod tests {
             parse_retry_after("Sun, 06 Nov 1994 08:49:30 GMT", 784_111_777_000.0),
             Some(0.0)
         );
+        assert_eq!(parse_retry_after("1.5", 0.0), Some(1500.0));
+        assert_eq!(parse_retry_after("0.25", 0.0), Some(250.0));
+        assert_eq!(parse_retry_after("1.", 0.0), None);
+        assert_eq!(parse_retry_after("1e3", 0.0), None);
         assert_eq!(parse_retry_after("later", 0.0), None);
         assert_eq!(parse_retry_after("-1", 0.0), None);
     }

@@ -1163,15 +1163,16 @@ impl Machine {
                             && c.status == ToolCallStatus::Pending
                     });
                     let position = position.ok_or(UNEXPECTED_RESPONSE)?;
-                    if order.iter().any(|(p, _)| *p == position) {
+                    // Kept in order as it is built (no sort routine in the .wasm for this).
+                    let at = order.partition_point(|(p, _)| *p < position);
+                    if order.get(at).is_some_and(|(p, _)| *p == position) {
                         return Err(UNEXPECTED_RESPONSE);
                     }
-                    order.push((position, id.clone()));
+                    order.insert(at, (position, id.clone()));
                 }
                 if order.is_empty() {
                     return Err(UNEXPECTED_RESPONSE);
                 }
-                order.sort_by_key(|(p, _)| *p);
                 if let Some(t) = self.turn.as_mut() {
                     t.step = order.into_iter().map(|(_, id)| id).collect();
                 }

@@ -742,7 +742,7 @@ async fn validate_standard(schema: &JsValue, args: &JsValue) -> Result<JsValue, 
                                 seg
                             };
                             key.as_string()
-                                .or_else(|| key.as_f64().map(|n| n.to_string()))
+                                .or_else(|| key.as_f64().map(crate::canonical::js_number))
                                 .unwrap_or_default()
                         })
                         .collect()
