@@ -152,11 +152,11 @@ function tables(results, size) {
   md.push('|---|--:|--:|--:|--:|');
   for (const r of results) if (r.cold) md.push(`| ${r.runtime}${r.runtime === 'chromium' ? ' (fresh context + page per sample)' : ' (fresh process per sample)'} | ${f(r.cold.ours.medianMs, 1)} | ${f(r.cold.peer?.medianMs, 1)} | ${f(r.cold.ours.sinceNavigationMs, 1)} | ${r.cold.ours.samples.length} |`);
   md.push('', '### Memory (1,000-turn conversation of ~1 KiB answers)', '');
-  md.push('| runtime | wasm memory: start | after 1,000 turns | after resetConversation() | after 1,000 more turns | after reset | JS heap: start | after 1,000 turns | after reset | ms per turn |');
-  md.push('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
+  md.push('| runtime | Rust heap: start | after 1,000 turns | after resetConversation() | after 1,000 more turns | after reset | wasm memory: start | after 1,000 turns | after reset | after 1,000 more turns | JS heap: start | after 1,000 turns | after reset | ms per turn |');
+  md.push('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
   const mb = (b) => (b == null ? '–' : `${(b / 1048576).toFixed(2)} MiB`);
-  for (const r of results) if (r.memory) { const m = r.memory; md.push(`| ${r.runtime} | ${mb(m.start.wasmBytes)} | ${mb(m.after1.wasmBytes)} | ${mb(m.reset1.wasmBytes)} | ${mb(m.after2.wasmBytes)} | ${mb(m.reset2.wasmBytes)} | ${mb(m.start.jsHeapBytes)} | ${mb(m.after1.jsHeapBytes)} | ${mb(m.reset1.jsHeapBytes)} | ${f(m.msPerTurn1, 3)} |`); }
-  md.push('', `Wasm memory is read from the module's exported \`WebAssembly.Memory\` (\`memory.buffer.byteLength\`); the JS heap is \`process.memoryUsage().heapUsed\` (Node, after \`gc()\`) and \`performance.memory.usedJSHeapSize\` (Chromium, \`--enable-precise-memory-info\`, after \`gc()\`).`);
+  for (const r of results) if (r.memory) { const m = r.memory; md.push(`| ${r.runtime} | ${mb(m.start.heapBytes)} | ${mb(m.after1.heapBytes)} | ${mb(m.reset1.heapBytes)} | ${mb(m.after2.heapBytes)} | ${mb(m.reset2.heapBytes)} | ${mb(m.start.wasmBytes)} | ${mb(m.after1.wasmBytes)} | ${mb(m.reset1.wasmBytes)} | ${mb(m.after2.wasmBytes)} | ${mb(m.start.jsHeapBytes)} | ${mb(m.after1.jsHeapBytes)} | ${mb(m.reset1.jsHeapBytes)} | ${f(m.msPerTurn1, 3)} |`); }
+  md.push('', `The memory run comes first in each runtime, on a freshly loaded module; *start* is the agent after one turn and a reset (a new agent holds ${results.filter((r) => r.memory).map((r) => `${(r.memory.fresh.heapBytes / 1024).toFixed(1)} KiB of Rust heap in ${r.runtime}`).join(', ')}), so what a first turn sets up once (the cached session token, the timer callback; compiled code on the JS side) does not count as growth. **Rust heap** is what the module's allocator has live (\`__heapBytes()\`, a counter in the package's global allocator, \`src/wasm/heap.rs\`). **Wasm memory** is the module's exported \`WebAssembly.Memory\` (\`memory.buffer.byteLength\`): WebAssembly can grow a memory but never shrink it, so it stays at its high-water mark; what matters is that the freed bytes are reused, which the second 1,000 turns show. The JS heap is \`process.memoryUsage().heapUsed\` (Node, after \`gc()\`) and \`performance.memory.usedJSHeapSize\` (Chromium, \`--enable-precise-memory-info\`, after \`gc()\`).`);
   md.push('', '### Package size (gzip -9)', '');
   md.push('| file | raw | gzip |', '|---|--:|--:|');
   for (const e of size.files) md.push(`| ${e.file} | ${e.raw} | ${e.gzip} |`);
@@ -191,8 +191,12 @@ function tables(results, size) {
       T.push([`\`throttleMs: 16\` coalesces, first delta not delayed, flushed at turn end (${r.runtime})`, effective ? `${f(t.callsPerRead, 4)} calls per read; first text at ${f(t.firstMs)} ms (vs ${f(lw.ours.firstMs)}); final text ${t.textLength === lw.ours.textLength ? 'complete' : 'INCOMPLETE'}` : 'option accepted but no coalescing measured', mark(effective && firstOk && t.textLength === lw.ours.textLength)]);
     }
     if (r.memory) {
-      const m = r.memory; const w0 = m.start.wasmBytes, w1 = m.reset1.wasmBytes;
-      T.push([`Wasm memory after resetConversation() within 10% of start (${r.runtime})`, `${(w0 / 1048576).toFixed(2)} → ${(m.after1.wasmBytes / 1048576).toFixed(2)} → ${(w1 / 1048576).toFixed(2)} MiB; a second 1,000 turns after the reset: ${(m.after2.wasmBytes / 1048576).toFixed(2)} MiB`, mark(w1 <= w0 * 1.1)]);
+      const m = r.memory; const h0 = m.start.heapBytes, h1 = m.reset1.heapBytes, h2 = m.reset2.heapBytes;
+      const j0 = m.start.jsHeapBytes, j1 = m.reset1.jsHeapBytes;
+      const kib = (b) => `${(b / 1024).toFixed(0)} KiB`;
+      T.push([`Memory after resetConversation() within 10% of start (${r.runtime})`,
+        `Rust heap ${kib(h0)} → ${kib(m.after1.heapBytes)} after 1,000 turns → ${kib(h1)} after the reset (${fx(h1 / h0)}), ${kib(h2)} after a second 1,000 turns and reset; JS heap ${(j0 / 1048576).toFixed(2)} → ${(j1 / 1048576).toFixed(2)} MiB (${fx(j1 / j0)}); wasm memory grows to its high-water mark ${(m.after1.wasmBytes / 1048576).toFixed(2)} MiB and is reused (${(m.after2.wasmBytes / 1048576).toFixed(2)} MiB after 1,000 more turns)`,
+        mark(h1 <= h0 * 1.1 && h2 <= h0 * 1.1 && j1 <= j0 * 1.1 && m.after2.wasmBytes <= m.after1.wasmBytes * 1.1)]);
     }
   }
   T.push(['`.wasm` + JS glue ≤ 60 KiB gzip', `${(size.totalGzip / 1024).toFixed(1)} KiB (wasm ${(size.wasmGzip / 1024).toFixed(1)} + glue ${(size.glueGzip / 1024).toFixed(1)})${size.budget ? `; budget file: ${JSON.stringify(size.budget)}` : ''}`, mark(size.totalGzip <= 60 * 1024)]);

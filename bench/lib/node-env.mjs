@@ -1,6 +1,6 @@
 // The Node side: loads the built package and the AI SDK, exposes the wasm memory.
 import { Agent } from '../build/pkg/index.js';
-import { initSync } from '../build/pkg/kapa_agent_wasm.js';
+import { initSync, __heapBytes } from '../build/pkg/kapa_agent_wasm.js';
 import * as ai from 'ai';
 
 // The entry already instantiated the module; initSync() then just returns its exports.
@@ -12,6 +12,7 @@ export const env = {
   gc: globalThis.gc,
   memory: () => ({
     wasmBytes: exports.memory?.buffer?.byteLength ?? null,
+    heapBytes: __heapBytes?.() ?? null,
     jsHeapBytes: process.memoryUsage().heapUsed,
     source: exports.memory ? 'WebAssembly.Memory (module exports)' : 'process.memoryUsage',
   }),

@@ -63,6 +63,10 @@ export async function runSuite(env, cfg) {
   const all = buildWorkloads().filter((w) => !cfg.only || cfg.only.includes(w.id));
   const out = { runtime: env.runtime, rounds, workloads: {}, warnings: [] };
 
+  // Memory first, on the freshly loaded module, so its wasm memory figures are not the
+  // high-water mark of the workloads below.
+  if (cfg.memTurns) out.memory = await memoryRun(env, cfg.memTurns, log);
+
   // Warm up every contender once (JIT, wasm tiering) on the tool turn and a short answer.
   const warm = all.find((w) => w.id === 'tools') || all[0];
   for (const who of ['ours', 'limit', 'peer']) { await runOne(env, warm, who, 0); }
@@ -123,7 +127,6 @@ export async function runSuite(env, cfg) {
     log(`${env.runtime} ${wl.id}: ` + Object.entries(cell.contenders).map(([k, c]) => `${k} ${c.perDeltaUs?.toFixed(2)} µs/delta (n=${c.samples.length})`).join(', '));
   }
 
-  if (cfg.memTurns) out.memory = await memoryRun(env, cfg.memTurns, log);
   return out;
 }
 
@@ -144,6 +147,13 @@ async function memoryRun(env, turns, log) {
     for (let i = 0; i < turns; i++) { stub.queue = [turn]; await agent.sendMessage(`question ${i}`); }
     return performance.now() - t0;
   };
+  // The start: the agent after one turn and a reset, so what a first turn sets up once (the
+  // cached session token, the timer callback; on the JS side, compiled code) is not counted
+  // as growth. The figure before that turn is kept as `fresh`.
+  const fresh = await probe();
+  stub.queue = [turn]; await agent.sendMessage('warm-up');
+  for (let i = 0; i < 20; i++) { stub.queue = [turn]; await agent.sendMessage(`warm-up ${i}`); }
+  agent.resetConversation();
   const start = await probe();
   const ms1 = await conversation();
   const messages1 = agent.getMessages().length;
@@ -156,7 +166,7 @@ async function memoryRun(env, turns, log) {
   const reset2 = await probe();
   agent.free();
   const freed = await probe();
-  const r = { turns, messages: messages1, answerDeltas: 200, msPerTurn1: ms1 / turns, msPerTurn2: ms2 / turns, start, after1, reset1, after2, reset2, freed };
-  log(`${env.runtime} memory: wasm ${start.wasmBytes} → ${after1.wasmBytes} → reset ${reset1.wasmBytes} → ${after2.wasmBytes} → reset ${reset2.wasmBytes}`);
+  const r = { turns, messages: messages1, answerDeltas: 200, msPerTurn1: ms1 / turns, msPerTurn2: ms2 / turns, fresh, start, after1, reset1, after2, reset2, freed };
+  log(`${env.runtime} memory: heap ${start.heapBytes} → ${after1.heapBytes} → reset ${reset1.heapBytes}; wasm ${start.wasmBytes} → ${after1.wasmBytes} → reset ${reset1.wasmBytes} → ${after2.wasmBytes} → reset ${reset2.wasmBytes}`);
   return r;
 }

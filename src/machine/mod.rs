@@ -451,7 +451,7 @@ impl Machine {
             self.end_turn_stopped(false);
         }
         if !self.messages.is_empty() {
-            self.messages.clear();
+            self.messages = Vec::new(); // not clear(): give the capacity back too
             self.changed_from = 0;
             self.rev += 1;
             self.messages_dirty = true;
@@ -584,7 +584,6 @@ impl Machine {
                     }
                     Some(messages) => {
                         self.messages.clear();
-                        self.changed_from = 0;
                         self.changed_from = 0;
                         self.rev += 1;
                         for message in messages {

@@ -287,3 +287,10 @@ pub fn set_zod_to_json_schema(f: JsValue) {
 pub fn set_zod4_to_json_schema(f: JsValue) {
     super::options::set_zod4_to_json_schema(&f);
 }
+
+/// Bytes the module's Rust side holds now, for the benchmark's memory figures (not part of
+/// the public API).
+#[wasm_bindgen(js_name = __heapBytes, skip_typescript)]
+pub fn heap_bytes() -> f64 {
+    super::heap::live_bytes() as f64
+}

@@ -169,13 +169,21 @@ pub struct Inner {
     pub history: RefCell<HashMap<OpId, (Function, Function, String)>>,
     cache: RefCell<MessageCache>,
     timer: RefCell<Option<(f64, JsValue)>>,
-    /// `flushGovernance()` calls waiting for the audit queue to empty: resolve and timer.
-    pub flushes: RefCell<Vec<(Function, JsValue)>>,
+    /// The one `setTimeout` callback of this agent, made on first use and reused: a
+    /// callback per timer would leak whenever the timer is cleared before it fires
+    /// (`Closure::once_into_js` frees only when called), that is, at the end of every turn.
+    on_timer: RefCell<Option<Closure<dyn FnMut()>>>,
+    /// `flushGovernance()` calls waiting for the audit queue to empty: resolve, timer, and
+    /// the timer's callback (dropped with the entry, whether or not it fired).
+    pub flushes: RefCell<Vec<Flush>>,
     /// The `visibilitychange` listener (browsers), removed when the agent is freed.
     visibility: RefCell<Option<JsValue>>,
     driving: Cell<bool>,
     pub closed: Cell<bool>,
 }
+
+/// A `flushGovernance()` promise waiting: its resolve, its timeout's id and callback.
+pub type Flush = (Function, JsValue, Closure<dyn FnMut()>);
 
 impl Inner {
     /// The fetch `attempt` of `req` is still wanted: not cancelled, not superseded by a retry
@@ -201,6 +209,7 @@ impl Inner {
             history: RefCell::default(),
             cache: RefCell::default(),
             timer: RefCell::default(),
+            on_timer: RefCell::default(),
             flushes: RefCell::default(),
             visibility: RefCell::default(),
             driving: Cell::new(false),
@@ -238,7 +247,7 @@ pub fn messages_array(inner: &Inner) -> JsValue {
     let (array, from) = match &cache.array {
         Some(prev) if cache.items.len() <= slots.len() => (prev.slice(0, prev.length()), from),
         _ => {
-            cache.items.clear();
+            cache.items = Vec::new();
             (js_sys::Array::new(), 0)
         }
     };
@@ -271,6 +280,13 @@ pub fn messages_array(inner: &Inner) -> JsValue {
             }
         }
     }
+    // Only the last message streams; the others keep no JS handles or block copies here
+    // (a change to one of them, rare, rebuilds it from the Rust message), so the cache holds
+    // a few handles whatever the length of the conversation.
+    let last = cache.items.len().saturating_sub(1);
+    for item in cache.items[..last].iter_mut().skip(from.saturating_sub(1)) {
+        item.assistant = None;
+    }
     cache.revision = Some(machine.revision());
     cache.array = Some(array.clone());
     array.into()
@@ -299,8 +315,8 @@ fn settle_flushes(inner: &Inner) {
     if inner.flushes.borrow().is_empty() || inner.machine.borrow().governance_pending() > 0 {
         return;
     }
-    let waiting: Vec<(Function, JsValue)> = inner.flushes.borrow_mut().drain(..).collect();
-    for (resolve, timer) in waiting {
+    let waiting: Vec<Flush> = inner.flushes.borrow_mut().drain(..).collect();
+    for (resolve, timer, _callback) in waiting {
         clear_timeout(&timer);
         call(&resolve, &[&JsValue::TRUE]);
     }
@@ -315,17 +331,25 @@ pub fn flush_governance(inner: &Rc<Inner>, timeout_ms: f64) -> Promise {
     Promise::new(&mut |resolve, _reject| {
         let weak = Rc::downgrade(&inner);
         let me = resolve.clone();
-        let on_timeout = Closure::once_into_js(move || {
-            if let Some(inner) = weak.upgrade() {
-                inner
-                    .flushes
-                    .borrow_mut()
-                    .retain(|(f, _)| !Object::is(f, &me));
-            }
+        let on_timeout = Closure::<dyn FnMut()>::new(move || {
+            // Removing the entry drops this callback while it runs; wasm-bindgen defers
+            // freeing a closure until its current call returns.
+            let removed: Vec<Flush> = weak.upgrade().map_or_else(Vec::new, |inner| {
+                let mut flushes = inner.flushes.borrow_mut();
+                let (gone, kept) = std::mem::take(&mut *flushes)
+                    .into_iter()
+                    .partition(|(f, _, _)| Object::is(f, &me));
+                *flushes = kept;
+                gone
+            });
             call(&me, &[&JsValue::FALSE]);
+            drop(removed);
         });
-        let timer = set_timeout(&on_timeout, timeout_ms);
-        inner.flushes.borrow_mut().push((resolve, timer));
+        let timer = set_timeout(on_timeout.as_ref(), timeout_ms);
+        inner
+            .flushes
+            .borrow_mut()
+            .push((resolve, timer, on_timeout));
     })
 }
 
@@ -375,17 +399,20 @@ fn arm_timer(inner: &Rc<Inner>) {
         clear_timeout(&id);
     }
     if let Some(at) = wake {
-        let weak = Rc::downgrade(inner);
-        let callback = Closure::once_into_js(move || {
-            if let Some(inner) = weak.upgrade() {
-                inner.timer.borrow_mut().take();
-                if !inner.closed.get() {
-                    inner.machine.borrow_mut().handle_timer(now());
-                    drive(&inner);
+        let mut callback = inner.on_timer.borrow_mut();
+        let callback = callback.get_or_insert_with(|| {
+            let weak = Rc::downgrade(inner);
+            Closure::new(move || {
+                if let Some(inner) = weak.upgrade() {
+                    inner.timer.borrow_mut().take();
+                    if !inner.closed.get() {
+                        inner.machine.borrow_mut().handle_timer(now());
+                        drive(&inner);
+                    }
                 }
-            }
+            })
         });
-        *timer = Some((at, set_timeout(&callback, (at - now()).max(0.0))));
+        *timer = Some((at, set_timeout(callback.as_ref(), (at - now()).max(0.0))));
     }
 }
 
@@ -781,8 +808,8 @@ pub fn shutdown(inner: &Rc<Inner>) {
             let _ = remove.call2(&document, &"visibilitychange".into(), &listener);
         }
     }
-    let flushes: Vec<(Function, JsValue)> = inner.flushes.borrow_mut().drain(..).collect();
-    for (resolve, timer) in flushes {
+    let flushes: Vec<Flush> = inner.flushes.borrow_mut().drain(..).collect();
+    for (resolve, timer, _callback) in flushes {
         clear_timeout(&timer);
         call(&resolve, &[&JsValue::FALSE]);
     }

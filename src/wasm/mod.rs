@@ -5,9 +5,11 @@
 //! * [`driver`]: performs the machine's effects (fetch, tools, timers, callbacks) and feeds
 //!   the results back.
 //! * [`options`]: reads and validates `AgentOptions` (TypeErrors naming the option).
+//! * [`heap`]: the global allocator, counting live bytes for the benchmark.
 //! * [`convert`]: values across the boundary (serde-wasm-bindgen out, a JSON-semantics walker in).
 
 pub mod agent;
 mod convert;
 mod driver;
+mod heap;
 mod options;
