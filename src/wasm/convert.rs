@@ -1,5 +1,5 @@
-//! Values across the boundary. Out (Rust → JS): one configured serde-wasm-bindgen serializer
-//! that makes plain objects (never `Map`s) and `null` for JSON null. In (JS → Rust): a walker
+//! Values across the boundary. Out (Rust → JS): serde_json text read by `JSON.parse`, which
+//! makes plain objects (never `Map`s) and `null` for JSON null. In (JS → Rust): a walker
 //! with `JSON.stringify`'s semantics that reports what cannot be JSON (functions, symbols,
 //! BigInt, cycles) instead of dropping it silently.
 
@@ -21,16 +21,23 @@ extern "C" {
 extern "C" {
     #[wasm_bindgen(catch, js_name = String)]
     fn js_string(v: &JsValue) -> Result<js_sys::JsString, JsValue>;
+    #[wasm_bindgen(catch, js_namespace = JSON, js_name = parse)]
+    fn json_parse(text: &str) -> Result<JsValue, JsValue>;
 }
 
 /// Nesting deeper than this is refused (and catches cycles early).
 const MAX_DEPTH: usize = 128;
 
+/// A Rust value as the plain JS data `JSON.parse` makes of its JSON (objects, never `Map`s;
+/// `null` for JSON null). Through text on purpose: serde_json's writer is in the .wasm anyway
+/// (requests), while a direct serializer (serde-wasm-bindgen) instantiated for every type cost
+/// ~13 KiB; the values crossing here are small (events, tool arguments, tool-call blocks),
+/// never the streamed text.
 pub fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
-    let serializer = serde_wasm_bindgen::Serializer::new()
-        .serialize_maps_as_objects(true)
-        .serialize_missing_as_null(true);
-    value.serialize(&serializer).unwrap_or(JsValue::UNDEFINED)
+    serde_json::to_string(value)
+        .ok()
+        .and_then(|text| json_parse(&text).ok())
+        .unwrap_or(JsValue::UNDEFINED)
 }
 
 pub fn type_error(message: &str) -> JsValue {

@@ -6,7 +6,7 @@
 //!   the results back.
 //! * [`options`]: reads and validates `AgentOptions` (TypeErrors naming the option).
 //! * [`heap`]: the global allocator, counting live bytes for the benchmark.
-//! * [`convert`]: values across the boundary (serde-wasm-bindgen out, a JSON-semantics walker in).
+//! * [`convert`]: values across the boundary (JSON text out, a JSON-semantics walker in).
 
 pub mod agent;
 mod convert;
