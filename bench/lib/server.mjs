@@ -16,7 +16,10 @@ export function startServer(root, pkgDir) {
     try {
       const file = path.startsWith('/pkg/') ? join(pkgDir, path.slice(5)) : join(root, path);
       const body = await readFile(file);
-      res.writeHead(200, { 'content-type': TYPES[extname(path)] || 'application/octet-stream', 'cache-control': 'no-store' });
+      // Cross-origin isolated (COOP + COEP): performance.now() then ticks in 5 µs instead of
+      // 100 µs steps, which matters for sub-millisecond turns.
+      res.writeHead(200, { 'content-type': TYPES[extname(path)] || 'application/octet-stream', 'cache-control': 'no-store',
+        'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' });
       res.end(body);
     } catch { res.writeHead(404).end(); }
   });

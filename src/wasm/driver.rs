@@ -179,6 +179,8 @@ pub struct Inner {
     /// The `visibilitychange` listener (browsers), removed when the agent is freed.
     visibility: RefCell<Option<JsValue>>,
     driving: Cell<bool>,
+    /// The request whose network read is being handed to the machine right now.
+    reading: Cell<Option<ReqId>>,
     pub closed: Cell<bool>,
 }
 
@@ -213,6 +215,7 @@ impl Inner {
             flushes: RefCell::default(),
             visibility: RefCell::default(),
             driving: Cell::new(false),
+            reading: Cell::new(None),
             closed: Cell::new(false),
         })
     }
@@ -421,8 +424,14 @@ fn perform(inner: &Rc<Inner>, effect: Effect) {
         Effect::GetToken => get_token(inner),
         Effect::Fetch { req, request } => start_fetch(inner, req, request),
         Effect::CancelFetch { req } => {
-            if let Some((_, c)) = inner.fetches.borrow_mut().remove(&req) {
-                c.abort();
+            let controller = inner.fetches.borrow_mut().remove(&req);
+            // Cancelled while its own read is being handled (a terminal event, or a callback
+            // stopping the turn): the read loop cancels the body as soon as that read returns,
+            // which ends the fetch too, without abort()'s DOMException (tens of µs in Chromium).
+            if inner.reading.get() != Some(req) {
+                if let Some((_, c)) = controller {
+                    c.abort();
+                }
             }
         }
         Effect::RunTool {
@@ -503,25 +512,34 @@ async fn settle(value: JsValue) -> Result<JsValue, JsValue> {
 
 fn get_token(inner: &Rc<Inner>) {
     let f = inner.js.borrow().get_session_token.clone();
-    let called = f.call0(&JsValue::UNDEFINED);
-    let inner = inner.clone();
-    spawn_local(async move {
-        let result = match called {
-            Ok(v) => settle(v).await,
-            Err(e) => Err(e),
-        };
-        if inner.closed.get() {
-            return;
+    match f.call0(&JsValue::UNDEFINED) {
+        Ok(v) if get(&v, "then").is_function() => {
+            let inner = inner.clone();
+            spawn_local(async move {
+                let result = JsFuture::from(Promise::resolve(&v)).await;
+                if !inner.closed.get() {
+                    token_result(&inner, result);
+                    drive(&inner);
+                }
+            });
         }
-        let result = match result {
-            Ok(v) => from_js(&v).map_err(|e| {
-                format!("getSessionToken() resolved to a value that is not JSON: {e}")
-            }),
-            Err(e) => Err(format!("getSessionToken() failed: {}", error_text(&e))),
-        };
-        inner.machine.borrow_mut().handle_token(result, now());
-        drive(&inner);
-    });
+        // A plain value (or a throw) is handled at once: no task, no extra microtask. The
+        // drive loop that performed GetToken performs what this queues.
+        settled => {
+            token_result(inner, settled);
+            drive(inner);
+        }
+    }
+}
+
+fn token_result(inner: &Inner, result: Result<JsValue, JsValue>) {
+    let result = match result {
+        Ok(v) => from_js(&v).map_err(|e| {
+            format!("getSessionToken() resolved to a value that is not JSON: {e}")
+        }),
+        Err(e) => Err(format!("getSessionToken() failed: {}", error_text(&e))),
+    };
+    inner.machine.borrow_mut().handle_token(result, now());
 }
 
 fn start_fetch(inner: &Rc<Inner>, req: ReqId, request: HttpRequest) {
@@ -654,15 +672,17 @@ async fn read_stream(inner: &Rc<Inner>, req: ReqId, attempt: u64, response: &Res
             return false;
         }
         let bytes = bytes.to_vec();
+        let outer = inner.reading.replace(Some(req));
         inner.machine.borrow_mut().handle_chunk(req, &bytes, now());
         drive(&inner);
+        inner.reading.set(outer);
         live(&inner)
     });
     let ended = pump(&reader, on_chunk.as_ref()).await;
     drop(on_chunk);
     if !live(inner) {
-        // Cancelled: the fetch's AbortController already errored the body (calling
-        // reader.cancel() now would only produce an unhandled rejection).
+        // Cancelled: either the AbortController errored the body, or the read loop has
+        // cancelled it (see `Effect::CancelFetch`).
         return;
     }
     inner.fetches.borrow_mut().remove(&req);
