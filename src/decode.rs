@@ -73,7 +73,15 @@ impl Framing {
 pub struct Frame {
     /// The event type, e.g. `"text_delta"`; unknown types are passed through unchanged.
     pub event_type: String,
-    raw: Box<RawValue>,
+    body: Body,
+}
+
+#[derive(Debug, Clone)]
+enum Body {
+    Raw(Box<RawValue>),
+    /// A record-framed `text_delta` whose content was read in the same pass as the record:
+    /// the content is `{"text": <this>}` (other keys of it, which nothing reads, dropped).
+    Text(String),
 }
 
 impl Frame {
@@ -83,18 +91,29 @@ impl Frame {
             .unwrap_or_else(|_| RawValue::from_string("null".into()).expect("valid JSON"));
         Frame {
             event_type: event_type.into(),
-            raw,
+            body: Body::Raw(raw),
         }
     }
 
     /// The content as JSON text (valid JSON: the decoder checked it).
-    pub fn raw(&self) -> &str {
-        self.raw.get()
+    pub fn raw(&self) -> std::borrow::Cow<'_, str> {
+        match &self.body {
+            Body::Raw(raw) => raw.get().into(),
+            Body::Text(text) => serde_json::json!({ "text": text }).to_string().into(),
+        }
     }
 
     /// The content as a JSON value.
     pub fn content(&self) -> Value {
-        serde_json::from_str(self.raw.get()).unwrap_or(Value::Null)
+        serde_json::from_str(&self.raw()).unwrap_or(Value::Null)
+    }
+
+    /// The text of a `text_delta` read in one pass with its record, if this is one.
+    pub fn take_text(&mut self) -> Option<String> {
+        match &mut self.body {
+            Body::Text(text) => Some(std::mem::take(text)),
+            Body::Raw(_) => None,
+        }
     }
 }
 
@@ -438,7 +457,10 @@ impl SseEvent {
         } else {
             event_type
         };
-        out.push(Frame { event_type, raw });
+        out.push(Frame {
+            event_type,
+            body: Body::Raw(raw),
+        });
         Ok(())
     }
 }
@@ -453,13 +475,16 @@ fn decode_record(frame: &[u8]) -> Result<Option<Frame>, DecodeError> {
         .map_err(|_| DecodeError::new("invalid UTF-8 in record frame"))?;
     // The common, well-formed frame in one pass.
     if let Ok(FastRecord { chunk }) = serde_json::from_str::<FastRecord>(text) {
-        let raw = match chunk.content {
-            Some(raw) => raw.to_owned(),
-            None => RawValue::from_string("{}".into()).map_err(|_| missing_type())?,
+        let body = match chunk.content {
+            FastContent::Text(text) => Body::Text(text.into_owned()),
+            FastContent::Raw(raw) => Body::Raw(raw.to_owned()),
+            FastContent::Absent => {
+                Body::Raw(RawValue::from_string("{}".into()).map_err(|_| missing_type())?)
+            }
         };
         return Ok(Some(Frame {
             event_type: chunk.kind.into_owned(),
-            raw,
+            body,
         }));
     }
     // Otherwise find out what is wrong: malformed JSON and a missing type are told apart.
@@ -472,7 +497,10 @@ fn decode_record(frame: &[u8]) -> Result<Option<Frame>, DecodeError> {
         Some(raw) => raw.to_owned(),
         None => RawValue::from_string("{}".into()).map_err(|_| missing_type())?,
     };
-    Ok(Some(Frame { event_type, raw }))
+    Ok(Some(Frame {
+        event_type,
+        body: Body::Raw(raw),
+    }))
 }
 
 /// A well-formed record frame, read in one pass (no re-parsing of nested values).
@@ -482,12 +510,70 @@ struct FastRecord<'a> {
     chunk: FastChunk<'a>,
 }
 
-#[derive(serde::Deserialize)]
+/// `{"type": …, "content": …}`, read by hand so that the content of a `text_delta` (when
+/// `type` comes first, as servers send it) is read straight into its text, not kept as raw
+/// JSON to be parsed a second time. Anything unusual (a duplicate key, a `text_delta` whose
+/// content has no string `text`) fails here and is left to the careful path.
 struct FastChunk<'a> {
-    #[serde(rename = "type", borrow)]
     kind: std::borrow::Cow<'a, str>,
-    #[serde(borrow, default, deserialize_with = "present")]
-    content: Option<&'a RawValue>,
+    content: FastContent<'a>,
+}
+
+enum FastContent<'a> {
+    Absent,
+    Raw(&'a RawValue),
+    Text(std::borrow::Cow<'a, str>),
+}
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for FastChunk<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{Error, IgnoredAny, MapAccess, Visitor};
+        use std::borrow::Cow;
+
+        #[derive(serde::Deserialize)]
+        struct TextContent<'a> {
+            #[serde(borrow)]
+            text: Cow<'a, str>,
+        }
+
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = FastChunk<'a>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a chunk")
+            }
+
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<FastChunk<'a>, M::Error> {
+                // Borrowed strings only (an escaped key or type is left to the careful path):
+                // `Cow<str>` read by hand would always allocate.
+                let mut kind: Option<&'a str> = None;
+                let mut content = FastContent::Absent;
+                while let Some(key) = map.next_key::<&'de str>()? {
+                    match key {
+                        "type" if kind.is_none() => kind = Some(map.next_value()?),
+                        "content" if matches!(content, FastContent::Absent) => {
+                            content = if kind == Some("text_delta") {
+                                FastContent::Text(map.next_value::<TextContent>()?.text)
+                            } else {
+                                FastContent::Raw(map.next_value()?)
+                            };
+                        }
+                        "type" | "content" => return Err(M::Error::custom("duplicate key")),
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                let kind = kind.ok_or_else(|| M::Error::missing_field("type"))?;
+                Ok(FastChunk {
+                    kind: Cow::Borrowed(kind),
+                    content,
+                })
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData))
+    }
 }
 
 /// `{"chunk": {"type": "…", "content": …}}`; other keys (`stream_end`) are ignored. A `chunk`
@@ -956,6 +1042,78 @@ data: {\"text\":\"never dispatched\"}\n";
             let (frames, err) = decode(Framing::Record, &[input.as_bytes()]);
             assert_eq!(frames, vec![frame("a", json!(1))], "{bad}");
             assert_eq!(err.unwrap().message, "record frame lacks chunk.type");
+        }
+    }
+
+    /// The one-pass `text_delta` read and the careful path agree on every layout: type
+    /// before or after content, extra keys, escapes, duplicate keys (refused by the careful
+    /// path as before), a content of the wrong shape (an error for the protocol to report).
+    #[test]
+    fn record_text_delta_one_pass_matches_careful_path() {
+        enum Want {
+            Text(&'static str),
+            BadEvent,
+            BadFrame,
+        }
+        use Want::*;
+        let cases = [
+            (
+                r#"{"chunk":{"type":"text_delta","content":{"text":"hi"}}}"#,
+                Text("hi"),
+            ),
+            (
+                r#"{"chunk":{"content":{"text":"hi"},"type":"text_delta"}}"#,
+                Text("hi"),
+            ),
+            (
+                r#"{"chunk":{"type":"text_delta","content":{"x":[1,{"y":2}],"text":"a\"b\u00e9"},"n":1},"stream_end":false}"#,
+                Text("a\"bé"),
+            ),
+            (
+                r#"{"chunk":{"type":"text\u005fdelta","content":{"text":"esc"}}}"#,
+                Text("esc"),
+            ),
+            (
+                r#"{"chunk":{"type":"text_delta","type":"text_delta","content":{"text":"dup"}}}"#,
+                BadFrame,
+            ),
+            (
+                r#"{"chunk":{"type":"text_delta","content":{"text":"1"},"content":{"text":"2"}}}"#,
+                BadFrame,
+            ),
+            (
+                r#"{"chunk":{"type":"text_delta","content":{"text":7}}}"#,
+                BadEvent,
+            ),
+            (
+                r#"{"chunk":{"type":"text_delta","content":"nope"}}"#,
+                BadEvent,
+            ),
+            (r#"{"chunk":{"type":"text_delta"}}"#, BadEvent),
+        ];
+        for (input, want) in cases {
+            let framed = format!("{input}\u{241E}");
+            let (mut frames, err) = decode(Framing::Record, &[framed.as_bytes()]);
+            if let BadFrame = want {
+                assert!(err.is_some() && frames.is_empty(), "{input}");
+                continue;
+            }
+            assert_eq!(err, None, "{input}");
+            assert_eq!(frames.len(), 1, "{input}");
+            assert_eq!(frames[0].event_type, "text_delta", "{input}");
+            let careful = frames[0].content();
+            let got = crate::protocol::parse_event(frames.remove(0));
+            match want {
+                Text(text) => {
+                    assert_eq!(careful["text"], text, "{input}");
+                    assert_eq!(
+                        got,
+                        Ok(crate::protocol::StreamEvent::TextDelta { text: text.into() }),
+                        "{input}"
+                    );
+                }
+                _ => assert!(got.is_err(), "{input}: {got:?}"),
+            }
         }
     }
 

@@ -64,11 +64,26 @@ pub struct MessageCache {
     array: Option<js_sys::Array>,
 }
 
-/// `js` (the JS form of `text[..old_len]`) extended to all of `text`.
-fn grown(js: &js_sys::JsString, old_len: usize, text: &str) -> js_sys::JsString {
+/// `js` (the JS form of `text[..old_len]`) extended to all of `text`. `memo` holds the last
+/// delta passed to JS: the message's content and its last text block usually grow by the same
+/// text, which then crosses the boundary (and is decoded from UTF-8) once, not twice.
+fn grown(
+    js: &js_sys::JsString,
+    old_len: usize,
+    text: &str,
+    memo: &mut Option<(String, JsValue)>,
+) -> js_sys::JsString {
     match text.get(old_len..) {
         Some("") => js.clone(),
-        Some(delta) => js.concat(&JsValue::from_str(delta)),
+        Some(delta) => match memo {
+            Some((d, v)) if d == delta => js.concat(v),
+            _ => {
+                let v = JsValue::from_str(delta);
+                let out = js.concat(&v);
+                *memo = Some((delta.to_owned(), v));
+                out
+            }
+        },
         None => js_sys::JsString::from(text),
     }
 }
@@ -83,9 +98,10 @@ fn assistant_js(message: &AgentMessage, prev: Option<AssistantJs>) -> (JsValue, 
     else {
         unreachable!("only called for assistant messages")
     };
+    let mut memo = None;
     let (content_js, mut prev_blocks, prev_tools, prev_last) = match prev {
         Some(p) if content.len() >= p.content_len => (
-            grown(&p.content, p.content_len, content),
+            grown(&p.content, p.content_len, content, &mut memo),
             p.blocks,
             p.tool_blocks,
             p.last_text_len.map(|len| (len, p.last_text)),
@@ -121,7 +137,7 @@ fn assistant_js(message: &AgentMessage, prev: Option<AssistantJs>) -> (JsValue, 
             continue;
         }
         let text_js = match (&prev_last, i + 1 == previous_count) {
-            (Some((len, js)), true) => grown(js, *len, text),
+            (Some((len, js)), true) => grown(js, *len, text, &mut memo),
             _ => js_sys::JsString::from(text.as_str()),
         };
         if i + 1 == blocks.len() {
@@ -534,9 +550,8 @@ fn get_token(inner: &Rc<Inner>) {
 
 fn token_result(inner: &Inner, result: Result<JsValue, JsValue>) {
     let result = match result {
-        Ok(v) => from_js(&v).map_err(|e| {
-            format!("getSessionToken() resolved to a value that is not JSON: {e}")
-        }),
+        Ok(v) => from_js(&v)
+            .map_err(|e| format!("getSessionToken() resolved to a value that is not JSON: {e}")),
         Err(e) => Err(format!("getSessionToken() failed: {}", error_text(&e))),
     };
     inner.machine.borrow_mut().handle_token(result, now());
