@@ -10,7 +10,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use js_sys::{Function, Object, Promise, Reflect, Uint8Array};
+use js_sys::{Function, Object, Promise, Uint8Array};
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -566,34 +566,39 @@ fn start_fetch(inner: &Rc<Inner>, req: ReqId, request: HttpRequest) {
         );
         return;
     };
-    let headers = js_sys::Object::new();
-    for (k, v) in &request.headers {
-        let _ = Reflect::set(&headers, &JsValue::from_str(k), &JsValue::from_str(v));
-    }
-    let body = request
-        .body
-        .as_deref()
-        .map_or(JsValue::UNDEFINED, JsValue::from_str);
-    let init = object(&[
-        ("method", &JsValue::from_str(request.method)),
-        ("headers", &headers),
-        ("body", &body),
-        ("signal", &controller.signal()),
-        ("keepalive", &JsValue::from_bool(request.keepalive)),
-    ]);
     let attempt = inner.attempts.get() + 1;
     inner.attempts.set(attempt);
+    let signal = controller.signal();
     inner
         .fetches
         .borrow_mut()
         .insert(req, (attempt, controller));
-    let fetch = get(&js_sys::global(), "fetch");
-    let url = JsValue::from_str(&request.url);
-    let started = match fetch.dyn_ref::<Function>() {
-        Some(f) => f.call2(&JsValue::UNDEFINED, &url, &init),
-        None => Err(JsValue::from_str(
-            "fetch is not available in this environment",
-        )),
+    // One call builds the init object and fetches: the header names and values cross as one
+    // string, not as a dozen (each crossing is a UTF-8 decode on the JS side).
+    let mut headers = String::new();
+    for (k, v) in &request.headers {
+        headers.push_str(k);
+        headers.push('\n');
+        headers.push_str(v);
+        headers.push('\n');
+    }
+    // A value with a line break (a malformed session token, say) is refused as fetch
+    // itself would refuse it, and never split into other headers.
+    let bad_header = request
+        .headers
+        .iter()
+        .any(|(_, v)| v.contains(['\n', '\r']));
+    let started = if bad_header {
+        Err(JsValue::from_str("Invalid header value"))
+    } else {
+        js_fetch(
+            &request.url,
+            request.method,
+            &headers,
+            request.body.as_deref(),
+            &signal,
+            request.keepalive,
+        )
     };
     let inner = inner.clone();
     spawn_local(async move {
@@ -657,7 +662,7 @@ fn start_fetch(inner: &Rc<Inner>, req: ReqId, request: HttpRequest) {
 #[wasm_bindgen(module = "/src/wasm/stream.js")]
 extern "C" {
     #[wasm_bindgen(catch)]
-    async fn pump(reader: &JsValue, on_chunk: &JsValue) -> Result<JsValue, JsValue>;
+    async fn pump(body: &web_sys::ReadableStream, on_chunk: &JsValue) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_name = textBlock)]
     fn text_block(content: &js_sys::JsString) -> JsValue;
     #[wasm_bindgen(js_name = assistantMessage)]
@@ -666,6 +671,15 @@ extern "C" {
         blocks: &js_sys::Array,
         is_error: bool,
     ) -> JsValue;
+    #[wasm_bindgen(catch, js_name = startFetch)]
+    fn js_fetch(
+        url: &str,
+        method: &str,
+        headers: &str,
+        body: Option<&str>,
+        signal: &web_sys::AbortSignal,
+        keepalive: bool,
+    ) -> Result<JsValue, JsValue>;
 }
 
 async fn read_stream(inner: &Rc<Inner>, req: ReqId, attempt: u64, response: &Response) {
@@ -677,7 +691,6 @@ async fn read_stream(inner: &Rc<Inner>, req: ReqId, attempt: u64, response: &Res
         }
         return;
     };
-    let reader = body.get_reader();
     let weak = Rc::downgrade(inner);
     let on_chunk = Closure::<dyn FnMut(Uint8Array) -> bool>::new(move |bytes: Uint8Array| {
         let Some(inner) = weak.upgrade() else {
@@ -693,7 +706,7 @@ async fn read_stream(inner: &Rc<Inner>, req: ReqId, attempt: u64, response: &Res
         inner.reading.set(outer);
         live(&inner)
     });
-    let ended = pump(&reader, on_chunk.as_ref()).await;
+    let ended = pump(&body, on_chunk.as_ref()).await;
     drop(on_chunk);
     if !live(inner) {
         // Cancelled: either the AbortController errored the body, or the read loop has

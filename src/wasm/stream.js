@@ -1,10 +1,11 @@
-// Reads a response body in a JS loop and hands each chunk to Rust through one long-lived
+// Reads a response body (its reader taken here) in a JS loop and hands each chunk to Rust through one long-lived
 // callback: one promise per stream instead of a Rust future (and its closures) per read.
 // `onChunk` returns false when the agent no longer wants the stream; the body is then
 // cancelled here, which also ends the fetch (after an abort() it is already errored, and the
 // cancel's rejection is ignored). Resolves true at the end of the body, false when stopped;
 // rejects when reading fails.
-export async function pump(reader, onChunk) {
+export async function pump(body, onChunk) {
+  const reader = body.getReader();
   for (;;) {
     const { done, value } = await reader.read();
     if (done) return true;
@@ -22,4 +23,14 @@ export function textBlock(content) {
 
 export function assistantMessage(content, blocks, isError) {
   return isError ? { role: 'assistant', content, blocks, isError: true } : { role: 'assistant', content, blocks };
+}
+
+// fetch(url, init) in one call from Rust: `headers` is "name\nvalue\n" repeated (header
+// names and values cannot contain a line feed).
+export function startFetch(url, method, headers, body, signal, keepalive) {
+  if (typeof globalThis.fetch !== 'function') throw new TypeError('fetch is not available in this environment');
+  const h = {};
+  const parts = headers.split('\n');
+  for (let i = 0; i + 1 < parts.length; i += 2) h[parts[i]] = parts[i + 1];
+  return globalThis.fetch(url, { method, headers: h, body, signal, keepalive });
 }

@@ -117,6 +117,22 @@ test('getSessionToken returning bad shapes: clear error, not a crash', async () 
   assert.equal(server.requests.length, 0);
 });
 
+test('a session token with a line break: the request is refused, never split into other headers', async () => {
+  for (const bad of ['tok\nx-injected: 1', 'tok\r\nx-injected: 1']) {
+    server.reset();
+    const { agent } = makeAgent(server, {
+      retry: { maxRetries: 0 },
+      getSessionToken: () => ({ token: bad, expiresAt: Date.now() + 3_600_000 }),
+    });
+    await agent.sendMessage('hi');
+    const m = agent.getMessages()[1];
+    assert.equal(m?.isError, true, JSON.stringify(bad));
+    assert.ok(!m.content.includes('tok'), `no token in the error text: ${m.content}`);
+    assert.equal(server.requests.length, 0, 'nothing was sent');
+    agent.free();
+  }
+});
+
 test('the session token never appears in messages, events, errors or console output', async () => {
   const SECRET = 'sk-SECRET-token-value-123';
   const logged = [];
