@@ -8,7 +8,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 use js_sys::{Function, Object, Promise, Uint8Array};
 use serde_json::Value;
@@ -184,11 +184,6 @@ pub struct Inner {
     pub turns: RefCell<HashMap<TurnId, Function>>,
     pub history: RefCell<HashMap<OpId, (Function, Function, String)>>,
     cache: RefCell<MessageCache>,
-    timer: RefCell<Option<(f64, JsValue)>>,
-    /// The one `setTimeout` callback of this agent, made on first use and reused: a
-    /// callback per timer would leak whenever the timer is cleared before it fires
-    /// (`Closure::once_into_js` frees only when called), that is, at the end of every turn.
-    on_timer: RefCell<Option<Closure<dyn FnMut()>>>,
     /// `flushGovernance()` calls waiting for the audit queue to empty: resolve, timer, and
     /// the timer's callback (dropped with the entry, whether or not it fired).
     pub flushes: RefCell<Vec<Flush>>,
@@ -226,8 +221,6 @@ impl Inner {
             turns: RefCell::default(),
             history: RefCell::default(),
             cache: RefCell::default(),
-            timer: RefCell::default(),
-            on_timer: RefCell::default(),
             flushes: RefCell::default(),
             visibility: RefCell::default(),
             driving: Cell::new(false),
@@ -399,40 +392,111 @@ pub fn watch_visibility(inner: &Rc<Inner>) {
     }
 }
 
+/// The module's one timer, shared by its agents. Per-agent timers cost a setTimeout and a
+/// clearTimeout per turn (the turn's deadline is set when its request starts and dropped when
+/// it ends; 10–15 µs in Chromium) plus a callback per agent. Here a timer nothing waits for
+/// any more is left to fire (harmlessly), so back-to-back turns, of one agent or of several,
+/// share one; in Node it is unref'd meanwhile so that it does not keep the process alive.
+#[derive(Default)]
+struct Clock {
+    /// The pending setTimeout: when it fires, and its id.
+    armed: Option<(f64, JsValue)>,
+    /// Whether it is wanted (and, in Node, ref'd).
+    held: bool,
+    /// Made on first use, kept for the module's life (the timer always calls this one).
+    callback: Option<Closure<dyn FnMut()>>,
+    /// The agents that wait for a time, and that time.
+    waiting: Vec<(Weak<Inner>, f64)>,
+}
+
+thread_local! {
+    static CLOCK: RefCell<Clock> = RefCell::default();
+}
+
+impl Clock {
+    /// Arm, keep, or release the timer for the earliest time an agent waits for.
+    fn schedule(&mut self) {
+        let want = self.waiting.iter().map(|(_, at)| *at).reduce(f64::min);
+        match (&self.armed, want) {
+            (Some((at, id)), Some(w)) if *at <= w => {
+                if !self.held {
+                    self.held = true;
+                    if id.is_object() {
+                        hold_timer(id, true);
+                    }
+                }
+            }
+            (Some((_, id)), None) => {
+                if self.held {
+                    self.held = false;
+                    if id.is_object() {
+                        hold_timer(id, false);
+                    }
+                }
+            }
+            (_, None) => {}
+            (_, Some(w)) => {
+                if let Some((_, id)) = self.armed.take() {
+                    clear_timeout(&id);
+                }
+                let callback = self
+                    .callback
+                    .get_or_insert_with(|| Closure::new(clock_fired));
+                let id = set_timeout(callback.as_ref(), (w - now()).max(0.0));
+                self.armed = Some((w, id));
+                self.held = true;
+            }
+        }
+    }
+}
+
+/// The shared timer fired: every agent whose time has come does what is due.
+fn clock_fired() {
+    let t = now();
+    let due: Vec<Rc<Inner>> = CLOCK.with(|c| {
+        let mut c = c.borrow_mut();
+        c.armed = None;
+        c.waiting.retain(|(w, _)| w.strong_count() > 0);
+        c.waiting
+            .iter()
+            .filter(|(_, at)| *at <= t)
+            .filter_map(|(w, _)| w.upgrade())
+            .collect()
+    });
+    for inner in &due {
+        if !inner.closed.get() {
+            inner.machine.borrow_mut().handle_timer(now());
+            drive(inner);
+        }
+    }
+    CLOCK.with(|c| c.borrow_mut().schedule());
+}
+
+/// Tell the clock when this agent next needs to wake (or that it does not).
 fn arm_timer(inner: &Rc<Inner>) {
     let wake = if inner.closed.get() {
         None
     } else {
         inner.machine.borrow().next_wake()
     };
-    let mut timer = inner.timer.borrow_mut();
-    // A timer that fires no later than needed is kept: firing early is harmless (the machine
-    // does what is due and the timer is armed again), while re-arming on every network read
-    // (the idle deadline moves with each one) would cost a clearTimeout + setTimeout per read.
-    match (timer.as_ref().map(|(at, _)| *at), wake) {
-        (Some(at), Some(w)) if at <= w => return,
-        (None, None) => return,
-        _ => {}
-    }
-    if let Some((_, id)) = timer.take() {
-        clear_timeout(&id);
-    }
-    if let Some(at) = wake {
-        let mut callback = inner.on_timer.borrow_mut();
-        let callback = callback.get_or_insert_with(|| {
-            let weak = Rc::downgrade(inner);
-            Closure::new(move || {
-                if let Some(inner) = weak.upgrade() {
-                    inner.timer.borrow_mut().take();
-                    if !inner.closed.get() {
-                        inner.machine.borrow_mut().handle_timer(now());
-                        drive(&inner);
-                    }
-                }
-            })
-        });
-        *timer = Some((at, set_timeout(callback.as_ref(), (at - now()).max(0.0))));
-    }
+    CLOCK.with(|c| {
+        let mut c = c.borrow_mut();
+        let me = Rc::as_ptr(inner);
+        let pos = c.waiting.iter().position(|(w, _)| w.as_ptr() == me);
+        match (pos, wake) {
+            // The timer is kept while it fires no later than needed: re-arming on every
+            // network read (the idle deadline moves with each one) would cost a clearTimeout
+            // and a setTimeout per read.
+            (Some(i), Some(w)) if c.waiting[i].1 == w => return,
+            (Some(i), Some(w)) => c.waiting[i].1 = w,
+            (None, Some(w)) => c.waiting.push((Rc::downgrade(inner), w)),
+            (Some(i), None) => {
+                c.waiting.swap_remove(i);
+            }
+            (None, None) => return,
+        }
+        c.schedule();
+    });
 }
 
 fn perform(inner: &Rc<Inner>, effect: Effect) {
@@ -671,6 +735,9 @@ extern "C" {
         blocks: &js_sys::Array,
         is_error: bool,
     ) -> JsValue;
+    /// Node: `timeout.ref()` / `timeout.unref()` (browsers' timer ids are numbers).
+    #[wasm_bindgen(js_name = holdTimer)]
+    fn hold_timer(id: &JsValue, hold: bool);
     #[wasm_bindgen(catch, js_name = startFetch)]
     fn js_fetch(
         url: &str,
@@ -847,9 +914,7 @@ pub fn shutdown(inner: &Rc<Inner>) {
     for (_, c) in std::mem::take(&mut *inner.tools.borrow_mut()).into_iter() {
         c.abort();
     }
-    if let Some((_, id)) = inner.timer.borrow_mut().take() {
-        clear_timeout(&id);
-    }
+    arm_timer(inner); // closed: the clock forgets this agent
     if let Some(listener) = inner.visibility.borrow_mut().take() {
         let document = get(&js_sys::global(), "document");
         if let Some(remove) = get(&document, "removeEventListener").dyn_ref::<Function>() {

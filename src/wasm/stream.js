@@ -34,3 +34,11 @@ export function startFetch(url, method, headers, body, signal, keepalive) {
   for (let i = 0; i + 1 < parts.length; i += 2) h[parts[i]] = parts[i + 1];
   return globalThis.fetch(url, { method, headers: h, body, signal, keepalive });
 }
+
+// Node's timers keep the process alive unless unref'd; the agents' shared timer is left to
+// fire when nothing waits for it any more (cheaper than clearing and setting one per turn)
+// and must not hold Node up meanwhile.
+export function holdTimer(id, hold) {
+  const f = hold ? id.ref : id.unref;
+  if (typeof f === 'function') f.call(id);
+}
