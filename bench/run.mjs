@@ -18,11 +18,18 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
 const envNum = (k, d) => (process.env[k] ? Number(process.env[k]) : d);
 const cfg = {
-  rounds: envNum('ROUNDS', 5),
+  rounds: envNum('ROUNDS', 7),
   cellBudgetMs: envNum('CELL_BUDGET_MS', 6000),
   sampleLimitMs: envNum('SAMPLE_LIMIT_MS', 10000),
   memTurns: envNum('MEM_TURNS', 1000),
   only: process.env.ONLY ? process.env.ONLY.split(',') : undefined,
+  // Steady state by default: 30 short untimed turns per contender first (JIT and wasm
+  // tier-up), no forced GC between samples (GC_EACH=1 forces one before every sample, and
+  // WARM_TURNS=n adds n untimed short turns after it: see docs/benchmarks.md).
+  gcEach: process.env.GC_EACH === '1',
+  contenders: process.env.CONTENDERS ? process.env.CONTENDERS.split(',') : undefined,
+  warmTurns: envNum('WARM_TURNS', 0),
+  warmupTurns: envNum('WARMUP_TURNS', 30),
 };
 const coldSamples = envNum('COLD_SAMPLES', 7);
 const runtimes = (process.env.RUNTIMES || 'node,chromium').split(',');
@@ -215,7 +222,7 @@ mkdirSync(join(here, 'results'), { recursive: true });
 const seconds = (performance.now() - started) / 1000;
 writeFileSync(join(here, 'results/results.json'), JSON.stringify({ machine, cfg, coldSamples, seconds, size, targets: list, warnings, results }, null, 1));
 writeFileSync(join(here, 'results/scaling.svg'), scalingSvg(results));
-const machineMd = `Run ${machine.date.slice(0, 16).replace('T', ' ')} UTC on ${machine.nproc} × ${machine.cpu} (\`nproc\` ${machine.nproc}; load average at start ${machine.loadavg.split(' ').slice(0, 3).join(' ')}), Node ${machine.node}, Chromium ${machine.chromium ?? '–'} headless; package built ${machine.pkgBuilt.slice(0, 16).replace('T', ' ')} UTC; ${cfg.rounds} rounds, ${coldSamples} cold samples, ${seconds.toFixed(0)} s in all.`;
+const machineMd = `Run ${machine.date.slice(0, 16).replace('T', ' ')} UTC on ${machine.nproc} × ${machine.cpu} (\`nproc\` ${machine.nproc}; load average at start ${machine.loadavg.split(' ').slice(0, 3).join(' ')}), Node ${machine.node}, Chromium ${machine.chromium ?? '–'} headless; package built ${machine.pkgBuilt.slice(0, 16).replace('T', ' ')} UTC; ${cfg.rounds} rounds after ${cfg.warmupTurns} warm-up turns per contender, ${cfg.gcEach ? `gc() before every sample${cfg.warmTurns ? ` then ${cfg.warmTurns} untimed turn(s)` : ''}` : 'no forced GC between samples'}; ${coldSamples} cold samples; ${seconds.toFixed(0)} s in all.`;
 const full = `${machineMd}\n\n## Targets\n\n${targets}\n\n## Results\n\n![per-delta time vs earlier messages and vs answer size](../bench/results/scaling.svg)\n\n${md}\n${warnings.length ? `\nWarnings:\n${warnings.map((w) => `- ${w}`).join('\n')}\n` : ''}`;
 writeFileSync(join(here, 'results/results.md'), full);
 console.log(machineMd + '\n\n' + targets + '\n\n' + md + (warnings.length ? `\n\nWarnings:\n${warnings.join('\n')}` : ''));

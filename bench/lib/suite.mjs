@@ -61,16 +61,20 @@ export async function runSuite(env, cfg) {
   const rounds = cfg.rounds ?? 5;
   const budget = cfg.cellBudgetMs ?? 8000;
   const all = buildWorkloads().filter((w) => !cfg.only || cfg.only.includes(w.id));
+  if (cfg.contenders) for (const w of all) w.contenders = w.contenders.filter((c) => cfg.contenders.includes(c));
   const out = { runtime: env.runtime, rounds, workloads: {}, warnings: [] };
 
   // Memory first, on the freshly loaded module, so its wasm memory figures are not the
   // high-water mark of the workloads below.
   if (cfg.memTurns) out.memory = await memoryRun(env, cfg.memTurns, log);
 
-  // Warm up every contender once (JIT, wasm tiering) on the tool turn and a short answer.
+  // Warm up every contender (JIT, wasm tier-up) on the tool turn and short answers.
   const warm = all.find((w) => w.id === 'tools') || all[0];
   const short = buildWorkloads().find((w) => w.id === 'size-1k');
-  for (const who of ['ours', 'limit', 'peer']) { await runOne(env, warm, who, 0); }
+  for (const who of ['ours', 'limit', 'peer']) {
+    await runOne(env, warm, who, 0);
+    for (let i = 0; i < (cfg.warmupTurns ?? 0); i++) await runOne(env, short, who, 0);
+  }
 
   for (const wl of all) {
     const cell = { id: wl.id, group: wl.group, label: wl.label, deltas: wl.deltas, readSize: wl.readSize, x: wl.x, contenders: {} };
@@ -82,11 +86,8 @@ export async function runSuite(env, cfg) {
         const c = cell.contenders[who];
         if (c.samples.length >= 2 && spent[who] > budget) continue; // slow contender: enough samples
         if (c.timedOut) continue; // one sample past the time limit is enough
-        env.gc?.();
-        // Right after a forced GC the first call of each Web API is slow (Chromium: 10–40 µs
-        // each for queueMicrotask, setTimeout, TextDecoder…), a cost no page pays per turn;
-        // one untimed short turn of the same contender takes it before the timed one.
-        await runOne(env, short, who, 0);
+        if (cfg.gcEach) env.gc?.();
+        for (let i = 0; i < (cfg.warmTurns ?? 0); i++) await runOne(env, short, who, 0);
         let res;
         try { res = await runOne(env, wl, who, cfg.sampleLimitMs); } catch (e) {
           c.error = String(e?.message || e); out.warnings.push(`${wl.id}/${who}: ${c.error}`); spent[who] = Infinity; continue;
