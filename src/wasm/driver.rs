@@ -168,7 +168,7 @@ fn message_js(message: &AgentMessage, prev: Option<AssistantJs>) -> (JsValue, Op
             let (value, cache) = assistant_js(message, prev);
             (value, Some(cache))
         }
-        AgentMessage::User { .. } => (to_js(message), None),
+        AgentMessage::User { content } => (user_message(content), None),
     }
 }
 
@@ -729,6 +729,8 @@ extern "C" {
     async fn pump(body: &web_sys::ReadableStream, on_chunk: &JsValue) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_name = textBlock)]
     fn text_block(content: &js_sys::JsString) -> JsValue;
+    #[wasm_bindgen(js_name = userMessage)]
+    fn user_message(content: &str) -> JsValue;
     #[wasm_bindgen(js_name = assistantMessage)]
     fn assistant_message(
         content: &js_sys::JsString,

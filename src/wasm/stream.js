@@ -21,6 +21,10 @@ export function textBlock(content) {
   return { type: 'text', content };
 }
 
+export function userMessage(content) {
+  return { role: 'user', content };
+}
+
 export function assistantMessage(content, blocks, isError) {
   return isError ? { role: 'assistant', content, blocks, isError: true } : { role: 'assistant', content, blocks };
 }
