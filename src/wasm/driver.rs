@@ -667,17 +667,19 @@ fn start_fetch(inner: &Rc<Inner>, req: ReqId, request: HttpRequest) {
     let inner = inner.clone();
     spawn_local(async move {
         let response = match started {
-            Ok(p) => settle(p).await,
+            Ok(p) => JsFuture::from(Promise::resolve(&p)).await,
             Err(e) => Err(e),
         };
         let live = |inner: &Inner| inner.fetch_live(req, attempt);
         if !live(&inner) {
             return;
         }
-        let response: Response = match response.and_then(|r| {
-            r.dyn_into::<Response>()
-                .map_err(|_| JsValue::from_str("fetch did not return a Response"))
-        }) {
+        // Status, content type and Retry-After in one call ("status\ntype\nretry-after").
+        let head = response.and_then(|r| match response_head(&r) {
+            Some(head) => Ok((r.unchecked_into::<Response>(), head)),
+            None => Err(JsValue::from_str("fetch did not return a Response")),
+        });
+        let (response, head) = match head {
             Ok(r) => r,
             Err(e) => {
                 inner.fetches.borrow_mut().remove(&req);
@@ -688,13 +690,15 @@ fn start_fetch(inner: &Rc<Inner>, req: ReqId, request: HttpRequest) {
                 return drive(&inner);
             }
         };
-        let status = response.status();
-        let header = |name: &str| response.headers().get(name).ok().flatten();
+        let mut fields = head.split('\n');
+        let status: u16 = fields.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+        let content_type = fields.next().filter(|s| !s.is_empty());
+        let retry_after = fields.next().filter(|s| !s.is_empty());
         if request.stream && (200..300).contains(&status) {
             inner
                 .machine
                 .borrow_mut()
-                .handle_stream_open(req, header("content-type").as_deref());
+                .handle_stream_open(req, content_type);
             drive(&inner);
             read_stream(&inner, req, attempt, &response).await;
         } else {
@@ -710,14 +714,10 @@ fn start_fetch(inner: &Rc<Inner>, req: ReqId, request: HttpRequest) {
                 return;
             }
             inner.fetches.borrow_mut().remove(&req);
-            let retry_after = header("retry-after");
-            inner.machine.borrow_mut().handle_response(
-                req,
-                status,
-                retry_after.as_deref(),
-                &text,
-                now(),
-            );
+            inner
+                .machine
+                .borrow_mut()
+                .handle_response(req, status, retry_after, &text, now());
             drive(&inner);
         }
     });
@@ -740,6 +740,9 @@ extern "C" {
     /// Node: `timeout.ref()` / `timeout.unref()` (browsers' timer ids are numbers).
     #[wasm_bindgen(js_name = holdTimer)]
     fn hold_timer(id: &JsValue, hold: bool);
+    /// `"status\ncontent-type\nretry-after"` of a `Response`, `None` for anything else.
+    #[wasm_bindgen(js_name = responseHead)]
+    fn response_head(response: &JsValue) -> Option<String>;
     #[wasm_bindgen(catch, js_name = startFetch)]
     fn js_fetch(
         url: &str,

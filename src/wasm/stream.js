@@ -46,3 +46,11 @@ export function holdTimer(id, hold) {
   const f = hold ? id.ref : id.unref;
   if (typeof f === 'function') f.call(id);
 }
+
+// A response's status and the two headers the agent reads, in one string (header values
+// cannot contain a line feed); undefined when `r` is not a Response.
+export function responseHead(r) {
+  if (typeof Response !== 'function' || !(r instanceof Response)) return undefined;
+  const h = r.headers;
+  return `${r.status}\n${h.get('content-type') ?? ''}\n${h.get('retry-after') ?? ''}`;
+}
