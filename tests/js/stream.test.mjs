@@ -266,3 +266,36 @@ test('sse: an event is only complete at its blank line; a stream ending mid-even
   assert.equal(m.isError, true);
   assert.match(m.content, /^x\n\n/);
 });
+
+test('a turn that ends normally releases its request by cancelling the body, without abort()', async () => {
+  // abort() costs a DOMException (tens of µs in Chromium); a body still open after the
+  // terminal event is cancelled instead, which ends the fetch just as well.
+  const RS = RECORD_DELIM;
+  const rec = (type, content) => JSON.stringify({ chunk: { type, content } }) + RS;
+  const realFetch = globalThis.fetch;
+  let signal;
+  let cancelled = false;
+  globalThis.fetch = async (_url, init) => {
+    signal = init.signal;
+    const enc = new TextEncoder();
+    let sent = false;
+    return new Response(new ReadableStream({
+      pull(c) {
+        if (sent) return new Promise(() => {}); // the server keeps the body open
+        sent = true;
+        c.enqueue(enc.encode(rec('stream_start', { thread_id: 'thr_1' }) + rec('text_delta', { text: 'Hi' }) + rec('done', { thread_id: 'thr_1' })));
+      },
+      cancel() { cancelled = true; },
+    }), { status: 200, headers: { 'content-type': 'text/plain' } });
+  };
+  try {
+    const { agent } = makeAgent(server);
+    await agent.sendMessage('hello');
+    await waitFor(() => cancelled, { message: 'the body was not cancelled' });
+    assert.equal(signal.aborted, false, 'abort() was not used');
+    assert.equal(agent.getMessages()[1].content, 'Hi');
+    agent.free();
+  } finally {
+    globalThis.fetch = realFetch;
+  }
+});
