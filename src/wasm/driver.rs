@@ -35,19 +35,18 @@ pub fn now() -> f64 {
     js_sys::Date::now()
 }
 
-/// What the skin keeps of an assistant message's JS object so that the next version can be
-/// built from it: streamed text is appended with JS string concatenation (a rope, O(delta)),
-/// earlier text blocks are reused, and only tool-call blocks are serialised again.
+/// What the skin remembers of the assistant message it last gave JS, to tell how the next
+/// version differs. No JS handles: the previous object is the one in the previous messages
+/// array, so a streamed read costs one call into JS (`growAt`) however long the message.
 struct AssistantJs {
-    content: js_sys::JsString,
     content_len: usize,
-    blocks: Vec<JsValue>,
-    /// The Rust value behind each tool-calls block's JS object (`None` for text blocks), to
-    /// serialise a tool-calls block again only when it changed.
-    tool_blocks: Vec<Option<ContentBlock>>,
+    block_count: usize,
     /// Byte length of the last block's text when that block is a text block.
     last_text_len: Option<usize>,
-    last_text: js_sys::JsString,
+    /// The Rust value behind each tool-calls block (`None` for text blocks), to build a
+    /// tool-calls block again only when it changed.
+    tool_blocks: Vec<Option<ContentBlock>>,
+    is_error: bool,
 }
 
 struct CachedMessage {
@@ -64,112 +63,102 @@ pub struct MessageCache {
     array: Option<js_sys::Array>,
 }
 
-/// `js` (the JS form of `text[..old_len]`) extended to all of `text`. `memo` holds the last
-/// delta passed to JS: the message's content and its last text block usually grow by the same
-/// text, which then crosses the boundary (and is decoded from UTF-8) once, not twice.
-fn grown(
-    js: &js_sys::JsString,
-    old_len: usize,
-    text: &str,
-    memo: &mut Option<(String, JsValue)>,
-) -> js_sys::JsString {
-    match text.get(old_len..) {
-        Some("") => js.clone(),
-        Some(delta) => match memo {
-            Some((d, v)) if d == delta => js.concat(v),
-            _ => {
-                let v = JsValue::from_str(delta);
-                let out = js.concat(&v);
-                *memo = Some((delta.to_owned(), v));
-                out
-            }
-        },
-        None => js_sys::JsString::from(text),
-    }
+/// How an assistant message's JS object changes.
+enum Change {
+    /// Its content and its last text block grew by this text (the streaming case).
+    Grow(String),
+    /// Anything else: built again (reusing the unchanged blocks of `prev`).
+    Rebuild,
 }
 
-/// Build (or rebuild from `prev`) the JS object of an assistant message.
-fn assistant_js(message: &AgentMessage, prev: Option<AssistantJs>) -> (JsValue, AssistantJs) {
+/// What changed in `message` since `prev` was built.
+fn assistant_change(message: &AgentMessage, prev: &AssistantJs) -> Change {
     let AgentMessage::Assistant {
         content,
         blocks,
         is_error,
     } = message
     else {
-        unreachable!("only called for assistant messages")
+        return Change::Rebuild;
     };
-    let mut memo = None;
-    let (content_js, mut prev_blocks, prev_tools, prev_last) = match prev {
-        Some(p) if content.len() >= p.content_len => (
-            grown(&p.content, p.content_len, content, &mut memo),
-            p.blocks,
-            p.tool_blocks,
-            p.last_text_len.map(|len| (len, p.last_text)),
-        ),
-        _ => (
-            js_sys::JsString::from(content.as_str()),
-            Vec::new(),
-            Vec::new(),
-            None,
-        ),
+    let Some((ContentBlock::Text { content: text }, earlier)) = blocks.split_last() else {
+        return Change::Rebuild;
     };
-    let mut tool_blocks = Vec::with_capacity(blocks.len());
-    let previous_count = prev_blocks.len();
-    let mut out = Vec::with_capacity(blocks.len());
-    let mut last_text_len = None;
-    let mut last_text = js_sys::JsString::from("");
-    for (i, block) in blocks.iter().enumerate() {
-        let ContentBlock::Text { content: text } = block else {
-            // Tool calls change status: serialised again when (and only when) they changed.
-            let unchanged = prev_tools.get(i).and_then(Option::as_ref) == Some(block);
-            out.push(if unchanged {
-                std::mem::take(&mut prev_blocks[i])
-            } else {
-                to_js(block)
-            });
-            tool_blocks.push(Some(block.clone()));
-            continue;
-        };
-        tool_blocks.push(None);
-        if i + 1 < previous_count {
-            // Text blocks are only ever appended to while last: earlier ones never change.
-            out.push(std::mem::take(&mut prev_blocks[i]));
-            continue;
-        }
-        let text_js = match (&prev_last, i + 1 == previous_count) {
-            (Some((len, js)), true) => grown(js, *len, text, &mut memo),
-            _ => js_sys::JsString::from(text.as_str()),
-        };
-        if i + 1 == blocks.len() {
-            last_text_len = Some(text.len());
-            last_text = text_js.clone();
-        }
-        out.push(text_block(&text_js));
+    let same_shape = *is_error == prev.is_error
+        && blocks.len() == prev.block_count
+        && earlier.iter().zip(&prev.tool_blocks).all(|(b, t)| match t {
+            Some(t) => t == b,
+            None => matches!(b, ContentBlock::Text { .. }),
+        });
+    match (same_shape, prev.last_text_len) {
+        (true, Some(old)) => match (content.get(prev.content_len..), text.get(old..)) {
+            (Some(a), Some(b)) if a == b => Change::Grow(a.to_owned()),
+            _ => Change::Rebuild,
+        },
+        _ => Change::Rebuild,
     }
-    let array = js_sys::Array::new_with_length(out.len() as u32);
-    for (i, b) in out.iter().enumerate() {
-        array.set(i as u32, b.clone());
-    }
-    let value = assistant_message(&content_js, &array, *is_error);
-    let cache = AssistantJs {
-        content: content_js,
-        content_len: content.len(),
-        blocks: out,
-        tool_blocks,
-        last_text_len,
-        last_text,
-    };
-    (value, cache)
 }
 
-fn message_js(message: &AgentMessage, prev: Option<AssistantJs>) -> (JsValue, Option<AssistantJs>) {
-    match message {
-        AgentMessage::Assistant { .. } => {
-            let (value, cache) = assistant_js(message, prev);
-            (value, Some(cache))
-        }
-        AgentMessage::User { content } => (user_message(content), None),
+/// What to remember of an assistant message once its JS object is built.
+fn assistant_memo(message: &AgentMessage) -> Option<AssistantJs> {
+    let AgentMessage::Assistant {
+        content,
+        blocks,
+        is_error,
+    } = message
+    else {
+        return None;
+    };
+    Some(AssistantJs {
+        content_len: content.len(),
+        block_count: blocks.len(),
+        last_text_len: match blocks.last() {
+            Some(ContentBlock::Text { content }) => Some(content.len()),
+            _ => None,
+        },
+        tool_blocks: blocks
+            .iter()
+            .map(|b| match b {
+                ContentBlock::Text { .. } => None,
+                tool => Some(tool.clone()),
+            })
+            .collect(),
+        is_error: *is_error,
+    })
+}
+
+/// The JS object of a message. For an assistant message, the blocks of `prev` (its previous
+/// JS object, remembered as `memo`) that did not change are reused: earlier text blocks
+/// never change, tool-call blocks are built again only when they changed.
+fn message_js(message: &AgentMessage, prev: Option<(&JsValue, &AssistantJs)>) -> JsValue {
+    let (content, blocks, is_error) = match message {
+        AgentMessage::User { content } => return user_message(content),
+        AgentMessage::Assistant {
+            content,
+            blocks,
+            is_error,
+        } => (content, blocks, *is_error),
+    };
+    let prev_blocks = prev.map(|(js, _)| get(js, "blocks"));
+    let reusable = |i: usize, block: &ContentBlock| -> Option<JsValue> {
+        let (_, memo) = prev?;
+        let same = match (block, memo.tool_blocks.get(i)?) {
+            (ContentBlock::Text { .. }, None) => i + 1 < memo.block_count,
+            (tool, Some(old)) => tool == old,
+            _ => false,
+        };
+        same.then(|| js_sys::Reflect::get_u32(prev_blocks.as_ref()?, i as u32).ok())
+            .flatten()
+    };
+    let array = js_sys::Array::new_with_length(blocks.len() as u32);
+    for (i, block) in blocks.iter().enumerate() {
+        let value = reusable(i, block).unwrap_or_else(|| match block {
+            ContentBlock::Text { content } => text_block(&js_sys::JsString::from(content.as_str())),
+            tool => to_js(tool),
+        });
+        array.set(i as u32, value);
     }
+    assistant_message(&js_sys::JsString::from(content.as_str()), &array, is_error)
 }
 
 /// Everything one agent owns, shared by the class and its tasks.
@@ -268,33 +257,44 @@ pub fn messages_array(inner: &Inner) -> JsValue {
             Some(item) if item.id == slot.id && item.rev == slot.rev => {}
             Some(item) => {
                 // Build on the previous version only if it is the same message.
-                let prev = if item.id == slot.id {
-                    item.assistant.take()
-                } else {
-                    None
+                let prev = item.assistant.take().filter(|_| item.id == slot.id);
+                let memo = match prev.map(|p| (assistant_change(&slot.message, &p), p)) {
+                    Some((Change::Grow(delta), mut p)) => {
+                        if !delta.is_empty() {
+                            grow_at(&array, i as u32, &delta);
+                            p.content_len += delta.len();
+                            p.last_text_len = p.last_text_len.map(|n| n + delta.len());
+                        }
+                        Some(p)
+                    }
+                    Some((Change::Rebuild, p)) => {
+                        let old = array.get(i as u32);
+                        array.set(i as u32, message_js(&slot.message, Some((&old, &p))));
+                        assistant_memo(&slot.message)
+                    }
+                    None => {
+                        array.set(i as u32, message_js(&slot.message, None));
+                        assistant_memo(&slot.message)
+                    }
                 };
-                let (value, assistant) = message_js(&slot.message, prev);
-                array.set(i as u32, value);
                 *item = CachedMessage {
                     id: slot.id,
                     rev: slot.rev,
-                    assistant,
+                    assistant: memo,
                 };
             }
             None => {
-                let (value, assistant) = message_js(&slot.message, None);
-                array.push(&value);
+                array.push(&message_js(&slot.message, None));
                 cache.items.push(CachedMessage {
                     id: slot.id,
                     rev: slot.rev,
-                    assistant,
+                    assistant: assistant_memo(&slot.message),
                 });
             }
         }
     }
-    // Only the last message streams; the others keep no JS handles or block copies here
-    // (a change to one of them, rare, rebuilds it from the Rust message), so the cache holds
-    // a few handles whatever the length of the conversation.
+    // Only the last message streams; the others keep no memo (a change to one of them,
+    // rare, rebuilds it from the Rust message).
     let last = cache.items.len().saturating_sub(1);
     for item in cache.items[..last].iter_mut().skip(from.saturating_sub(1)) {
         item.assistant = None;
@@ -729,6 +729,10 @@ extern "C" {
     async fn pump(body: &web_sys::ReadableStream, on_chunk: &JsValue) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_name = textBlock)]
     fn text_block(content: &js_sys::JsString) -> JsValue;
+    /// `array[index]`, an assistant message, replaced by a copy whose content and last
+    /// (text) block end with `delta`.
+    #[wasm_bindgen(js_name = growAt)]
+    fn grow_at(array: &js_sys::Array, index: u32, delta: &str);
     #[wasm_bindgen(js_name = userMessage)]
     fn user_message(content: &str) -> JsValue;
     #[wasm_bindgen(js_name = assistantMessage)]

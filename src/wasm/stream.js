@@ -21,6 +21,16 @@ export function textBlock(content) {
   return { type: 'text', content };
 }
 
+// The streaming case in one call: array[index] (an assistant message) replaced by a copy
+// whose content and last block (a text block) grew by `delta`; the other blocks are kept.
+export function growAt(array, index, delta) {
+  const m = array[index];
+  const blocks = m.blocks.slice();
+  const last = blocks.length - 1;
+  blocks[last] = { type: 'text', content: blocks[last].content + delta };
+  array[index] = assistantMessage(m.content + delta, blocks, m.isError === true);
+}
+
 export function userMessage(content) {
   return { role: 'user', content };
 }
