@@ -7,6 +7,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
 rm -rf pkg
+# Panic locations name source files: keep the build machine's paths (its home directory, the
+# registry cache) out of the shipped .wasm, which also makes the file the same on any machine.
+cargo_home="${CARGO_HOME:-$HOME/.cargo}"
+export RUSTFLAGS="${RUSTFLAGS:-} --remap-path-prefix=$cargo_home/registry/src=/crates --remap-path-prefix=$PWD=."
 wasm-pack --log-level warn build --release --target web --out-dir pkg --out-name kapa_agent_wasm --no-pack
 
 # A current wasm-opt from npm (Debian's binaryen 108 breaks wasm-bindgen's externref table).

@@ -117,3 +117,16 @@ test('packed package: name, exports and a shipped .d.ts', async () => {
   assert.ok(types, 'package.json declares its types');
   assert.ok(fs.existsSync(path.join(here, 'node_modules', 'kapa-agent-wasm', types)), `${types} is shipped`);
 });
+
+test('the shipped files name no path of the machine that built them', () => {
+  // Panic locations embed source paths; scripts/build-pkg.sh remaps them (--remap-path-prefix).
+  const pkg = path.join(here, 'node_modules', 'kapa-agent-wasm');
+  const repo = path.resolve(here, '..', '..');
+  const home = process.env.HOME && process.env.HOME.length > 1 ? process.env.HOME : '/root';
+  for (const file of walk(pkg)) {
+    const text = fs.readFileSync(file).toString('latin1');
+    for (const p of [repo, `${home}/`, '/.cargo/']) {
+      assert.ok(!text.includes(p), `${path.relative(pkg, file)} contains ${p}`);
+    }
+  }
+});
