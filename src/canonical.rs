@@ -22,9 +22,9 @@ fn write_value(value: &Value, out: &mut String) {
             (_, _, Some(f)) => out.push_str(&js_number(f)),
             _ => out.push_str("null"),
         },
-        // serde_json escapes exactly like JSON.stringify for every Rust string (quote,
-        // backslash, \b \f \n \r \t, other controls as lowercase \u00xx, nothing else).
-        Value::String(s) => out.push_str(&serde_json::to_string(s).unwrap_or_default()),
+        // Escaped exactly like JSON.stringify for every Rust string (quote, backslash,
+        // \b \f \n \r \t, other controls as lowercase \u00xx, nothing else).
+        Value::String(s) => crate::json::write_str(s, out),
         Value::Array(items) => {
             out.push('[');
             for (i, item) in items.iter().enumerate() {
@@ -55,7 +55,7 @@ fn write_value(value: &Value, out: &mut String) {
                 if i > 0 {
                     out.push(',');
                 }
-                out.push_str(&serde_json::to_string(k).unwrap_or_default());
+                crate::json::write_str(k, out);
                 out.push(':');
                 write_value(v, out);
             }

@@ -99,7 +99,11 @@ impl Frame {
     pub fn raw(&self) -> std::borrow::Cow<'_, str> {
         match &self.body {
             Body::Raw(raw) => raw.get().into(),
-            Body::Text(text) => serde_json::json!({ "text": text }).to_string().into(),
+            Body::Text(text) => {
+                let mut content = serde_json::Map::new();
+                content.insert("text".into(), Value::String(text.clone()));
+                crate::json::to_string(&Value::Object(content)).into()
+            }
         }
     }
 

@@ -41,6 +41,7 @@
 
 pub mod canonical;
 pub mod decode;
+pub mod json;
 pub mod machine;
 pub mod messages;
 pub mod options;

@@ -7,7 +7,7 @@
 //! unchanged message (structural sharing) and rebuild only what changed.
 
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// Lifecycle of a tool call (seed 001's seven values).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -29,6 +29,19 @@ impl ToolCallStatus {
             self,
             Self::Pending | Self::ApprovalRequested | Self::Executing
         )
+    }
+
+    /// The wire and JS name (what the serde derive writes).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::ApprovalRequested => "approval_requested",
+            Self::Executing => "executing",
+            Self::Completed => "completed",
+            Self::Error => "error",
+            Self::Denied => "denied",
+            Self::Stopped => "stopped",
+        }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
@@ -216,10 +229,153 @@ impl AgentMessage {
     }
 }
 
+impl ContentBlock {
+    /// The block as JSON, exactly as its serde derive writes it (the tests check it), built
+    /// by hand so that the .wasm needs no serde serializer.
+    pub fn to_value(&self) -> Value {
+        let mut m = Map::new();
+        match self {
+            ContentBlock::Text { content } => {
+                m.insert("type".into(), "text".into());
+                m.insert("content".into(), content.as_str().into());
+            }
+            ContentBlock::ToolCalls { tool_calls } => {
+                m.insert("type".into(), "tool_calls".into());
+                let calls = tool_calls.iter().map(ToolCallDisplay::to_value).collect();
+                m.insert("toolCalls".into(), Value::Array(calls));
+            }
+        }
+        Value::Object(m)
+    }
+}
+
+impl ToolCallDisplay {
+    fn to_value(&self) -> Value {
+        let mut m = Map::new();
+        let mut put = |k: &str, v: Option<Value>| {
+            if let Some(v) = v {
+                m.insert(k.into(), v);
+            }
+        };
+        put("id", Some(self.id.as_str().into()));
+        put("name", Some(self.name.as_str().into()));
+        put("arguments", Some(self.arguments.clone()));
+        put("status", Some(self.status.as_str().into()));
+        put("result", self.result.clone());
+        put("error", self.error.as_deref().map(Value::from));
+        put("durationMs", self.duration_ms.map(Value::from));
+        put(
+            "sources",
+            self.sources
+                .as_ref()
+                .map(|s| Value::Array(s.iter().map(AgentSource::to_value).collect())),
+        );
+        put("displayName", self.display_name.as_deref().map(Value::from));
+        put("needsApproval", self.needs_approval.map(Value::from));
+        put(
+            "guardian",
+            self.guardian.as_ref().map(|g| {
+                let mut o = Map::new();
+                o.insert(
+                    "pendingActionId".into(),
+                    g.pending_action_id.as_str().into(),
+                );
+                o.insert("status".into(), g.status.as_str().into());
+                Value::Object(o)
+            }),
+        );
+        Value::Object(m)
+    }
+}
+
+impl AgentSource {
+    fn to_value(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("title".into(), self.title.as_str().into());
+        m.insert("sourceUrl".into(), self.source_url.as_str().into());
+        if let Some(t) = &self.source_type {
+            m.insert("sourceType".into(), t.as_str().into());
+        }
+        if let Some(v) = &self.source_visibility {
+            m.insert("sourceVisibility".into(), v.as_str().into());
+        }
+        Value::Object(m)
+    }
+}
+
 /// A message with the identity the skin uses for structural sharing.
 #[derive(Debug, Clone)]
 pub struct MessageSlot {
     pub id: u64,
     pub rev: u64,
     pub message: AgentMessage,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn call(status: ToolCallStatus, full: bool) -> ToolCallDisplay {
+        ToolCallDisplay {
+            id: "call_1".into(),
+            name: "search".into(),
+            arguments: json!({"q": "x", "n": [1, 2.5]}),
+            status,
+            result: full.then(|| json!({"ok": true})),
+            error: full.then(|| "boom".into()),
+            duration_ms: full.then_some(12.5),
+            sources: full.then(|| {
+                vec![
+                    AgentSource {
+                        title: "T".into(),
+                        source_url: "https://e.x/".into(),
+                        source_type: Some("doc".into()),
+                        source_visibility: Some("public".into()),
+                    },
+                    AgentSource {
+                        title: "U".into(),
+                        source_url: "https://e.y/".into(),
+                        source_type: None,
+                        source_visibility: None,
+                    },
+                ]
+            }),
+            display_name: full.then(|| "Search".into()),
+            needs_approval: full.then_some(false),
+            guardian: full.then(|| Guardian {
+                pending_action_id: "pa_1".into(),
+                status: "pending".into(),
+            }),
+            executor: Some(Executor::Client),
+        }
+    }
+
+    /// The hand-written JSON of a block is what the serde derive (the documented shape) writes.
+    #[test]
+    fn block_values_match_the_serde_shape() {
+        let statuses = [
+            ToolCallStatus::Pending,
+            ToolCallStatus::ApprovalRequested,
+            ToolCallStatus::Executing,
+            ToolCallStatus::Completed,
+            ToolCallStatus::Error,
+            ToolCallStatus::Denied,
+            ToolCallStatus::Stopped,
+        ];
+        let mut blocks = vec![ContentBlock::Text {
+            content: "a \"b\"\n".into(),
+        }];
+        for s in statuses {
+            assert_eq!(ToolCallStatus::parse(s.as_str()), Some(s));
+            for full in [false, true] {
+                blocks.push(ContentBlock::ToolCalls {
+                    tool_calls: vec![call(s, full), call(s, !full)],
+                });
+            }
+        }
+        for b in &blocks {
+            assert_eq!(b.to_value(), serde_json::to_value(b).unwrap(), "{b:?}");
+        }
+    }
 }

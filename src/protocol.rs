@@ -114,7 +114,7 @@ pub fn chat_body(config: &Config, thread_id: Option<&str>, input: &ChatInput) ->
             json!(config.source_group_ids_include),
         );
     }
-    Value::Object(body).to_string()
+    crate::json::to_string(&Value::Object(body))
 }
 
 /// Headers common to every authenticated request.
@@ -356,9 +356,10 @@ pub fn parse_event(mut frame: Frame) -> Result<StreamEvent, &'static str> {
                 id: need("id")?,
                 completed,
                 result: obj.get("result").cloned().map(normalize_numbers),
-                error: obj
-                    .get("error")
-                    .map(|e| e.as_str().map_or_else(|| e.to_string(), str::to_owned)),
+                error: obj.get("error").map(|e| {
+                    e.as_str()
+                        .map_or_else(|| crate::json::to_string(e), str::to_owned)
+                }),
                 sources: obj.get("sources").and_then(parse_sources),
                 duration_ms: obj.get("duration_ms").and_then(Value::as_f64),
             }

@@ -935,10 +935,10 @@ fn truncate_chars(s: &str, max: usize) -> String {
 fn preview_str(s: &str) -> String {
     match s.char_indices().nth(PREVIEW_CHARS) {
         Some((i, _)) => {
-            let q = serde_json::to_string(&s[..i]).unwrap_or_default();
+            let q = crate::json::quote(&s[..i]);
             format!("{}…\"", &q[..q.len() - 1])
         }
-        None => serde_json::to_string(s).unwrap_or_default(),
+        None => crate::json::quote(s),
     }
 }
 
@@ -990,7 +990,7 @@ fn write_preview(v: &Value, out: &mut String) -> bool {
             }
             out.push('}');
         }
-        scalar => out.push_str(&scalar.to_string()),
+        scalar => crate::json::write(scalar, out),
     }
     out.len() <= PREVIEW_CHARS
 }

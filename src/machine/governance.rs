@@ -243,7 +243,7 @@ impl Machine {
         if let Some(name) = tool {
             self.gov_attribution(name, &mut body);
         }
-        let body = Value::Object(body).to_string();
+        let body = crate::json::to_string(&Value::Object(body));
         let mut dropped = None;
         if let Some(g) = self.gov.as_mut() {
             if g.queue.len() >= MAX_QUEUE {
@@ -446,7 +446,7 @@ impl Machine {
         let request = self.gov_request(
             "POST",
             "/v1/policies/check",
-            Some(Value::Object(body).to_string()),
+            Some(crate::json::to_string(&Value::Object(body))),
         );
         if let Some(g) = self.gov.as_mut() {
             g.checks

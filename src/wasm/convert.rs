@@ -1,10 +1,9 @@
-//! Values across the boundary. Out (Rust → JS): serde_json text read by `JSON.parse`, which
+//! Values across the boundary. Out (Rust → JS): JSON text (`crate::json`) read by `JSON.parse`, which
 //! makes plain objects (never `Map`s) and `null` for JSON null. In (JS → Rust): a walker
 //! with `JSON.stringify`'s semantics that reports what cannot be JSON (functions, symbols,
 //! BigInt, cycles) instead of dropping it silently.
 
 use js_sys::{Array, Object, Reflect};
-use serde::Serialize;
 use serde_json::{Map, Number, Value};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -28,16 +27,11 @@ extern "C" {
 /// Nesting deeper than this is refused (and catches cycles early).
 const MAX_DEPTH: usize = 128;
 
-/// A Rust value as the plain JS data `JSON.parse` makes of its JSON (objects, never `Map`s;
-/// `null` for JSON null). Through text on purpose: serde_json's writer is in the .wasm anyway
-/// (requests), while a direct serializer (serde-wasm-bindgen) instantiated for every type cost
-/// ~13 KiB; the values crossing here are small (events, tool arguments, tool-call blocks),
-/// never the streamed text.
-pub fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
-    serde_json::to_string(value)
-        .ok()
-        .and_then(|text| json_parse(&text).ok())
-        .unwrap_or(JsValue::UNDEFINED)
+/// A JSON value as the plain JS data `JSON.parse` makes of it (objects, never `Map`s; `null`
+/// for JSON null), through its text: the values crossing here are small (events, tool
+/// arguments, tool-call blocks), never the streamed text.
+pub fn to_js(value: &Value) -> JsValue {
+    json_parse(&crate::json::to_string(value)).unwrap_or(JsValue::UNDEFINED)
 }
 
 pub fn type_error(message: &str) -> JsValue {

@@ -154,7 +154,7 @@ fn message_js(message: &AgentMessage, prev: Option<(&JsValue, &AssistantJs)>) ->
     for (i, block) in blocks.iter().enumerate() {
         let value = reusable(i, block).unwrap_or_else(|| match block {
             ContentBlock::Text { content } => text_block(&js_sys::JsString::from(content.as_str())),
-            tool => to_js(tool),
+            tool => to_js(&tool.to_value()),
         });
         array.set(i as u32, value);
     }
