@@ -20,7 +20,6 @@
 //! A malformed event yields a [`DecodeError`]; the events before it have already been appended
 //! to `out`, and the decoder stays failed from then on.
 
-use serde_json::value::RawValue;
 use serde_json::Value;
 use std::fmt;
 
@@ -78,7 +77,8 @@ pub struct Frame {
 
 #[derive(Debug, Clone)]
 enum Body {
-    Raw(Box<RawValue>),
+    /// The content's JSON text (checked).
+    Raw(String),
     /// A record-framed `text_delta` whose content was read in the same pass as the record:
     /// the content is `{"text": <this>}` (other keys of it, which nothing reads, dropped).
     Text(String),
@@ -87,18 +87,16 @@ enum Body {
 impl Frame {
     /// A frame with this content (for tests and encoders).
     pub fn new(event_type: impl Into<String>, content: &Value) -> Frame {
-        let raw = serde_json::value::to_raw_value(content)
-            .unwrap_or_else(|_| RawValue::from_string("null".into()).expect("valid JSON"));
         Frame {
             event_type: event_type.into(),
-            body: Body::Raw(raw),
+            body: Body::Raw(crate::json::to_string(content)),
         }
     }
 
     /// The content as JSON text (valid JSON: the decoder checked it).
     pub fn raw(&self) -> std::borrow::Cow<'_, str> {
         match &self.body {
-            Body::Raw(raw) => raw.get().into(),
+            Body::Raw(raw) => raw.as_str().into(),
             Body::Text(text) => {
                 let mut content = serde_json::Map::new();
                 content.insert("text".into(), Value::String(text.clone()));
@@ -109,7 +107,7 @@ impl Frame {
 
     /// The content as a JSON value.
     pub fn content(&self) -> Value {
-        serde_json::from_str(&self.raw()).unwrap_or(Value::Null)
+        crate::json::parse(&self.raw()).unwrap_or(Value::Null)
     }
 
     /// The text of a `text_delta` read in one pass with its record, if this is one.
@@ -449,7 +447,7 @@ impl SseEvent {
             return Ok(());
         }
         self.data.pop(); // the `\n` after the last data line
-        let parsed = serde_json::from_str::<Box<RawValue>>(&self.data);
+        let parsed = crate::json::validate(&self.data).map(|()| self.data.clone());
         self.data.clear();
         if self.data.capacity() > KEEP_CAPACITY {
             self.data.shrink_to(KEEP_CAPACITY);
@@ -478,137 +476,104 @@ fn decode_record(frame: &[u8]) -> Result<Option<Frame>, DecodeError> {
     let text = std::str::from_utf8(frame)
         .map_err(|_| DecodeError::new("invalid UTF-8 in record frame"))?;
     // The common, well-formed frame in one pass.
-    if let Ok(FastRecord { chunk }) = serde_json::from_str::<FastRecord>(text) {
-        let body = match chunk.content {
-            FastContent::Text(text) => Body::Text(text.into_owned()),
-            FastContent::Raw(raw) => Body::Raw(raw.to_owned()),
-            FastContent::Absent => {
-                Body::Raw(RawValue::from_string("{}".into()).map_err(|_| missing_type())?)
-            }
-        };
-        return Ok(Some(Frame {
-            event_type: chunk.kind.into_owned(),
-            body,
-        }));
+    if let Some(frame) = fast_record(text) {
+        return Ok(Some(frame));
     }
     // Otherwise find out what is wrong: malformed JSON and a missing type are told apart.
-    serde_json::from_str::<serde::de::IgnoredAny>(text)
+    let record = crate::json::parse(text)
         .map_err(|e| DecodeError::new(format!("record frame is not valid JSON ({e})")))?;
-    let record: Record = serde_json::from_str(text).map_err(|_| missing_type())?;
-    let chunk = record.chunk.ok_or_else(missing_type)?;
-    let event_type = chunk.kind.ok_or_else(missing_type)?.into_owned();
-    let raw = match chunk.content {
-        Some(raw) => raw.to_owned(),
-        None => RawValue::from_string("{}".into()).map_err(|_| missing_type())?,
-    };
+    let chunk = record
+        .get("chunk")
+        .and_then(Value::as_object)
+        .ok_or_else(missing_type)?;
+    let event_type = chunk
+        .get("type")
+        .and_then(Value::as_str)
+        .ok_or_else(missing_type)?
+        .to_owned();
+    let raw = chunk
+        .get("content")
+        .map_or_else(|| "{}".to_owned(), crate::json::to_string);
     Ok(Some(Frame {
         event_type,
         body: Body::Raw(raw),
     }))
 }
 
-/// A well-formed record frame, read in one pass (no re-parsing of nested values).
-#[derive(serde::Deserialize)]
-struct FastRecord<'a> {
-    #[serde(borrow)]
-    chunk: FastChunk<'a>,
-}
-
-/// `{"type": …, "content": …}`, read by hand so that the content of a `text_delta` (when
-/// `type` comes first, as servers send it) is read straight into its text, not kept as raw
-/// JSON to be parsed a second time. Anything unusual (a duplicate key, a `text_delta` whose
-/// content has no string `text`) fails here and is left to the careful path.
-struct FastChunk<'a> {
-    kind: std::borrow::Cow<'a, str>,
-    content: FastContent<'a>,
-}
-
-enum FastContent<'a> {
-    Absent,
-    Raw(&'a RawValue),
-    Text(std::borrow::Cow<'a, str>),
-}
-
-impl<'de: 'a, 'a> serde::Deserialize<'de> for FastChunk<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use serde::de::{Error, IgnoredAny, MapAccess, Visitor};
-        use std::borrow::Cow;
-
-        #[derive(serde::Deserialize)]
-        struct TextContent<'a> {
-            #[serde(borrow)]
-            text: Cow<'a, str>,
+/// `{"chunk": {"type": "…", "content": …}}` (other keys skipped) read in one pass: the
+/// content of a `text_delta` (when `type` comes first, as servers send it) straight into its
+/// text, any other content kept as its checked JSON text. `None` for anything unusual (a
+/// duplicate key, a missing or odd type, a `text_delta` without a string `text`, broken
+/// JSON), which the careful path then reads or reports.
+fn fast_record(text: &str) -> Option<Frame> {
+    let mut p = crate::json::Parser::new(text);
+    let mut frame = None;
+    if !p.object_start().ok()? {
+        return None;
+    }
+    loop {
+        let key = p.key().ok()?;
+        match (&*key, &frame) {
+            ("chunk", None) => frame = Some(fast_chunk(&mut p)?),
+            ("chunk", Some(_)) => return None,
+            _ => p.skip().ok()?,
         }
+        if !p.object_next().ok()? {
+            break;
+        }
+    }
+    p.end().ok()?;
+    frame
+}
 
-        struct V<'a>(std::marker::PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
-            type Value = FastChunk<'a>;
-
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a chunk")
-            }
-
-            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<FastChunk<'a>, M::Error> {
-                // Borrowed strings only (an escaped key or type is left to the careful path):
-                // `Cow<str>` read by hand would always allocate.
-                let mut kind: Option<&'a str> = None;
-                let mut content = FastContent::Absent;
-                while let Some(key) = map.next_key::<&'de str>()? {
-                    match key {
-                        "type" if kind.is_none() => kind = Some(map.next_value()?),
-                        "content" if matches!(content, FastContent::Absent) => {
-                            content = if kind == Some("text_delta") {
-                                FastContent::Text(map.next_value::<TextContent>()?.text)
-                            } else {
-                                FastContent::Raw(map.next_value()?)
-                            };
-                        }
-                        "type" | "content" => return Err(M::Error::custom("duplicate key")),
-                        _ => {
-                            map.next_value::<IgnoredAny>()?;
-                        }
-                    }
-                }
-                let kind = kind.ok_or_else(|| M::Error::missing_field("type"))?;
-                Ok(FastChunk {
-                    kind: Cow::Borrowed(kind),
-                    content,
+fn fast_chunk(p: &mut crate::json::Parser) -> Option<Frame> {
+    let mut kind = None;
+    let mut body = None;
+    if !p.object_start().ok()? {
+        return None;
+    }
+    loop {
+        let key = p.key().ok()?;
+        match (&*key, &kind, &body) {
+            ("type", None, _) if p.at_string() => kind = Some(p.string().ok()?),
+            ("content", _, None) => {
+                body = Some(if kind.as_deref() == Some("text_delta") {
+                    Body::Text(fast_text(p)?)
+                } else {
+                    Body::Raw(p.raw().ok()?.to_owned())
                 })
             }
+            ("type" | "content", _, _) => return None,
+            _ => p.skip().ok()?,
         }
-        d.deserialize_map(V(std::marker::PhantomData))
+        if !p.object_next().ok()? {
+            break;
+        }
     }
+    Some(Frame {
+        event_type: kind?.into_owned(),
+        body: body.unwrap_or_else(|| Body::Raw("{}".to_owned())),
+    })
 }
 
-/// `{"chunk": {"type": "…", "content": …}}`; other keys (`stream_end`) are ignored. A `chunk`
-/// or `type` that is null, absent or of another type reads as missing.
-#[derive(serde::Deserialize)]
-struct Record<'a> {
-    #[serde(borrow, default, deserialize_with = "lenient")]
-    chunk: Option<Chunk<'a>>,
-}
-
-#[derive(serde::Deserialize)]
-struct Chunk<'a> {
-    #[serde(rename = "type", borrow, default, deserialize_with = "lenient")]
-    kind: Option<std::borrow::Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "present")]
-    content: Option<&'a RawValue>,
-}
-
-/// Any value that is present, `null` included (only an absent `content` reads as `{}`).
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
-    <&RawValue as serde::Deserialize>::deserialize(d).map(Some)
-}
-
-/// `Some` when the value has the expected shape, `None` for anything else (never an error).
-fn lenient<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: serde::Deserialize<'de>,
-{
-    let raw = <&RawValue as serde::Deserialize>::deserialize(d)?;
-    Ok(serde_json::from_str(raw.get()).ok())
+/// A `text_delta`'s content, `{"text": "…"}` (other keys skipped): the text.
+fn fast_text(p: &mut crate::json::Parser) -> Option<String> {
+    let mut text = None;
+    if !p.object_start().ok()? {
+        return None;
+    }
+    loop {
+        let key = p.key().ok()?;
+        match (&*key, &text) {
+            ("text", None) if p.at_string() => text = Some(p.string().ok()?.into_owned()),
+            ("text", _) => return None,
+            _ => p.skip().ok()?,
+        }
+        if !p.object_next().ok()? {
+            break;
+        }
+    }
+    text
 }
 
 fn missing_type() -> DecodeError {
@@ -1050,8 +1015,8 @@ data: {\"text\":\"never dispatched\"}\n";
     }
 
     /// The one-pass `text_delta` read and the careful path agree on every layout: type
-    /// before or after content, extra keys, escapes, duplicate keys (refused by the careful
-    /// path as before), a content of the wrong shape (an error for the protocol to report).
+    /// before or after content, extra keys, escapes, duplicate keys (the last wins), a
+    /// content of the wrong shape (an error for the protocol to report).
     #[test]
     fn record_text_delta_one_pass_matches_careful_path() {
         enum Want {
@@ -1077,12 +1042,25 @@ data: {\"text\":\"never dispatched\"}\n";
                 r#"{"chunk":{"type":"text\u005fdelta","content":{"text":"esc"}}}"#,
                 Text("esc"),
             ),
+            // Duplicate keys: the last wins, as in JSON.parse.
             (
                 r#"{"chunk":{"type":"text_delta","type":"text_delta","content":{"text":"dup"}}}"#,
-                BadFrame,
+                Text("dup"),
             ),
             (
                 r#"{"chunk":{"type":"text_delta","content":{"text":"1"},"content":{"text":"2"}}}"#,
+                Text("2"),
+            ),
+            (
+                r#"{"chunk":{"type":"text_delta","content":{"text":"1","text":"3"}}}"#,
+                Text("3"),
+            ),
+            (
+                r#"{"chunk":{"type":"x"},"chunk":{"type":"text_delta","content":{"text":"4"}}}"#,
+                Text("4"),
+            ),
+            (
+                r#"{"chunk":{"type":"text_delta","content":{"text":"5"}} x"#,
                 BadFrame,
             ),
             (
@@ -1152,7 +1130,7 @@ data: {\"text\":\"never dispatched\"}\n";
     #[test]
     fn deep_nesting_never_overflows_and_fails_when_read() {
         // The decoder only checks syntax (iteratively, so 100,000 levels cannot overflow the
-        // stack); reading such content as an event fails at serde_json's depth limit.
+        // stack); reading such content as an event fails at the depth limit (128).
         let open = "[".repeat(100_000);
         let close = "]".repeat(100_000);
         let sse = format!("event: done\ndata: {open}{close}\n\n");
@@ -1169,7 +1147,7 @@ data: {\"text\":\"never dispatched\"}\n";
         assert!(err.unwrap().message.contains("not valid JSON"));
         let rec = format!("{open}\u{241E}");
         assert!(decode(Framing::Record, &[rec.as_bytes()]).1.is_some());
-        // Moderate nesting (below serde_json's limit of 128) reads fine.
+        // Moderate nesting (below the limit of 128) reads fine.
         let ok = format!(
             "event: done\ndata: {{\"thread_id\":\"t\",\"x\":{}{}}}\n\n",
             "[".repeat(100),

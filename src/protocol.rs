@@ -259,7 +259,7 @@ fn parse_sources(v: &Value) -> Option<Vec<AgentSource>> {
 fn parse_arguments(v: &Value) -> Option<Value> {
     match v {
         Value::Object(_) => Some(v.clone()),
-        Value::String(s) => match serde_json::from_str::<Value>(s) {
+        Value::String(s) => match crate::json::parse(s) {
             Ok(obj @ Value::Object(_)) => Some(normalize_numbers(obj)),
             _ => None,
         },
@@ -297,28 +297,22 @@ fn normalize_in_place(v: &mut Value) {
 
 /// Read a decoded frame as an event. `Err` is a known type missing a required field.
 pub fn parse_event(mut frame: Frame) -> Result<StreamEvent, &'static str> {
-    /// The common case, read without building a map.
-    #[derive(serde::Deserialize)]
-    struct TextDelta<'a> {
-        #[serde(borrow)]
-        text: std::borrow::Cow<'a, str>,
-    }
     if let Some(text) = frame.take_text() {
         return Ok(StreamEvent::TextDelta { text });
     }
     let event_type = frame.event_type.as_str();
     match event_type {
+        // The common case, read without building a map.
         "text_delta" => {
-            return serde_json::from_str::<TextDelta>(&frame.raw())
-                .map(|t| StreamEvent::TextDelta {
-                    text: t.text.into_owned(),
-                })
-                .map_err(|_| UNEXPECTED_RESPONSE)
+            return match crate::json::text_member(&frame.raw()) {
+                Ok(Some(text)) => Ok(StreamEvent::TextDelta { text }),
+                _ => Err(UNEXPECTED_RESPONSE),
+            }
         }
         "stream_start" | "tool_call" | "tool_result" | "requires_action" | "done" | "error" => {}
         _ => return Ok(StreamEvent::Ignored),
     }
-    let content: Value = serde_json::from_str(&frame.raw()).map_err(|_| UNEXPECTED_RESPONSE)?;
+    let content = crate::json::parse(&frame.raw()).map_err(|_| UNEXPECTED_RESPONSE)?;
     let empty = Map::new();
     let obj = content.as_object().unwrap_or(&empty);
     let need = |k: &str| str_field(obj, k).ok_or(UNEXPECTED_RESPONSE);

@@ -98,7 +98,7 @@ impl Governance {
 
 /// `<code>: <message>` from Kaplaix's error envelope, or the HTTP status.
 fn envelope_text(status: u16, body: &str) -> String {
-    let parsed: Option<Value> = serde_json::from_str(body).ok();
+    let parsed: Option<Value> = crate::json::parse(body).ok();
     let error = parsed.as_ref().and_then(|v| v.get("error"));
     let code = error.and_then(|e| e.get("code")).and_then(Value::as_str);
     let message = error.and_then(|e| e.get("message")).and_then(Value::as_str);
@@ -522,7 +522,7 @@ impl Machine {
         if !(200..300).contains(&status) {
             return self.gov_check_failed(&call_id, &envelope_text(status, body), now_ms);
         }
-        let answer: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+        let answer: Value = crate::json::parse(body).unwrap_or(Value::Null);
         let field = |k: &str| answer.get(k).and_then(Value::as_str).map(str::to_owned);
         let (decision, rule_id, reason) = (field("decision"), field("ruleId"), field("reason"));
         let Some(decision) =
@@ -652,7 +652,7 @@ impl Machine {
         w.polling = None;
         let page: Option<Value> = status
             .filter(|s| (200..300).contains(s))
-            .and_then(|_| serde_json::from_str(body).ok());
+            .and_then(|_| crate::json::parse(body).ok());
         let Some(page) = page else {
             w.next_poll = now_ms + interval;
             w.cursor = None;

@@ -569,7 +569,7 @@ impl Machine {
         let parsed: Option<Value> = if body.trim().is_empty() {
             Some(Value::Null)
         } else {
-            serde_json::from_str(body).ok()
+            crate::json::parse(body).ok()
         };
         let result = match (call, parsed) {
             (HistoryCall::List { .. }, Some(v)) => protocol::parse_thread_list(&v).ok_or(()),
@@ -926,7 +926,7 @@ impl Machine {
                         let err = if status == 404 {
                             Some(HistoryError::ThreadNotFound)
                         } else {
-                            serde_json::from_str::<Value>(body)
+                            crate::json::parse(body)
                                 .ok()
                                 .filter(|v| {
                                     v.get("code").and_then(Value::as_str)
