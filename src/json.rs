@@ -140,14 +140,17 @@ impl<'a> Parser<'a> {
         }
     }
 
+    #[inline(always)]
     fn bytes(&self) -> &'a [u8] {
         self.text.as_bytes()
     }
 
+    #[inline(always)]
     fn peek(&self) -> Option<u8> {
         self.bytes().get(self.pos).copied()
     }
 
+    #[inline(always)]
     fn ws(&mut self) {
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
             self.pos += 1;
@@ -163,6 +166,7 @@ impl<'a> Parser<'a> {
         }
     }
 
+    #[inline(always)]
     fn eat(&mut self, b: u8) -> bool {
         self.ws();
         if self.peek() == Some(b) {
@@ -173,6 +177,7 @@ impl<'a> Parser<'a> {
         }
     }
 
+    #[inline(always)]
     fn expect(&mut self, b: u8, what: &'static str) -> Result<(), Error> {
         if self.eat(b) {
             Ok(())
@@ -303,12 +308,14 @@ impl<'a> Parser<'a> {
     }
 
     /// At `{`: consumes it; `true` when a key follows, `false` for `{}`.
+    #[inline(always)]
     pub fn object_start(&mut self) -> Result<bool, Error> {
         self.expect(b'{', "expected an object")?;
         Ok(!self.eat(b'}'))
     }
 
     /// After a member: `true` when another key follows, `false` at `}`.
+    #[inline(always)]
     pub fn object_next(&mut self) -> Result<bool, Error> {
         if self.eat(b'}') {
             return Ok(false);
@@ -329,6 +336,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Whether the next value is a string (without consuming anything but whitespace).
+    #[inline(always)]
     pub fn at_string(&mut self) -> bool {
         self.ws();
         self.peek() == Some(b'"')
