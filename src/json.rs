@@ -96,6 +96,83 @@ pub fn quote(s: &str) -> String {
     out
 }
 
+/// A Rust value as JSON, for [`jv!`](crate::jv): what `serde_json::json!` does through
+/// serde's `Serialize`, for the few types the agent puts into JSON, without serde's
+/// serializer in the .wasm.
+pub trait ToJson {
+    fn to_json(&self) -> Value;
+}
+
+/// `value` as a JSON value (see [`ToJson`]).
+pub fn value<T: ToJson + ?Sized>(value: &T) -> Value {
+    value.to_json()
+}
+
+impl ToJson for Value {
+    fn to_json(&self) -> Value {
+        self.clone()
+    }
+}
+
+impl ToJson for str {
+    fn to_json(&self) -> Value {
+        Value::String(self.to_owned())
+    }
+}
+
+impl ToJson for String {
+    fn to_json(&self) -> Value {
+        Value::String(self.clone())
+    }
+}
+
+impl ToJson for bool {
+    fn to_json(&self) -> Value {
+        Value::Bool(*self)
+    }
+}
+
+impl ToJson for f64 {
+    fn to_json(&self) -> Value {
+        Value::from(*self)
+    }
+}
+
+macro_rules! int_to_json {
+    ($($t:ty),*) => {$(
+        impl ToJson for $t {
+            fn to_json(&self) -> Value {
+                Value::from(*self)
+            }
+        }
+    )*};
+}
+int_to_json!(i32, i64, u16, u32, u64, usize);
+
+impl<T: ToJson> ToJson for Option<T> {
+    fn to_json(&self) -> Value {
+        self.as_ref().map_or(Value::Null, ToJson::to_json)
+    }
+}
+
+impl<T: ToJson> ToJson for [T] {
+    fn to_json(&self) -> Value {
+        Value::Array(self.iter().map(ToJson::to_json).collect())
+    }
+}
+
+impl<T: ToJson> ToJson for Vec<T> {
+    fn to_json(&self) -> Value {
+        self.as_slice().to_json()
+    }
+}
+
+impl<T: ToJson + ?Sized> ToJson for &T {
+    fn to_json(&self) -> Value {
+        (**self).to_json()
+    }
+}
+
 /// Why a text is not JSON (short; never quotes the text).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error(pub &'static str);
@@ -646,6 +723,29 @@ mod tests {
                 }
                 text
             })
+    }
+
+    /// `jv!` builds what `serde_json::json!` builds, for the types the agent uses.
+    #[test]
+    fn jv_matches_serde_json_json() {
+        let name = "tool".to_string();
+        let id: &str = "call_1";
+        let list = vec!["a", "b"];
+        let none: Option<String> = None;
+        let some = Some(2.5f64);
+        let status: u16 = 503;
+        let nan = f64::NAN;
+        assert_eq!(
+            crate::jv!({"name": name, "id": id, "list": list, "none": none, "some": some,
+                "status": status, "nan": nan, "n": 7usize, "b": true, "neg": -3i64,
+                "nested": crate::jv!({"x": 1})}),
+            json!({"name": name, "id": id, "list": list, "none": none, "some": some,
+                "status": status, "nan": nan, "n": 7usize, "b": true, "neg": -3i64,
+                "nested": {"x": 1}})
+        );
+        assert_eq!(crate::jv!({}), json!({}));
+        assert_eq!(crate::jv!(null), json!(null));
+        assert_eq!(crate::jv!(&name), json!(&name));
     }
 
     #[test]

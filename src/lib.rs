@@ -39,6 +39,25 @@
 //! assert_eq!(m.thread_id(), Some("thr_1"));
 //! ```
 
+/// A JSON value from a Rust expression, or from `{"key": expression, …}` (one level; nest
+/// `jv!` for objects inside), like `serde_json::json!` but through [`json::ToJson`] rather
+/// than serde's serializer, which the .wasm then does not need.
+#[macro_export]
+macro_rules! jv {
+    (null) => {
+        serde_json::Value::Null
+    };
+    ({ $($key:literal : $value:expr),* $(,)? }) => {{
+        #[allow(unused_mut)]
+        let mut map = serde_json::Map::new();
+        $( map.insert(String::from($key), $crate::json::value(&$value)); )*
+        serde_json::Value::Object(map)
+    }};
+    ($e:expr) => {
+        $crate::json::value(&$e)
+    };
+}
+
 pub mod canonical;
 pub mod decode;
 pub mod json;

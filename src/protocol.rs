@@ -2,7 +2,7 @@
 //! reading of what the backend answers (stream events, history documents, session tokens).
 //! Another backend dialect would replace this module without touching the machine.
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use crate::decode::Frame;
 use crate::messages::{
@@ -69,41 +69,41 @@ pub enum ToolResultItem {
 /// The JSON body of a chat turn (PROTOCOL.md §2).
 pub fn chat_body(config: &Config, thread_id: Option<&str>, input: &ChatInput) -> String {
     let mut body = Map::new();
-    body.insert("integration_id".into(), json!(config.integration_id));
-    body.insert("model".into(), json!(config.model));
+    body.insert("integration_id".into(), jv!(config.integration_id));
+    body.insert("model".into(), jv!(config.model));
     body.insert(
         "thread_id".into(),
-        thread_id.map_or(Value::Null, |t| json!(t)),
+        thread_id.map_or(Value::Null, |t| jv!(t)),
     );
     let input = match input {
-        ChatInput::UserMessage(text) => json!({"type": "user_message", "content": text}),
+        ChatInput::UserMessage(text) => jv!({"type": "user_message", "content": text}),
         ChatInput::ToolResults(results) => {
             let results: Vec<Value> = results
                 .iter()
                 .map(|r| match r {
                     ToolResultItem::Completed { id, output } => {
-                        json!({"tool_call_id": id, "status": "completed", "output": output})
+                        jv!({"tool_call_id": id, "status": "completed", "output": output})
                     }
                     ToolResultItem::Error { id, error } => {
-                        json!({"tool_call_id": id, "status": "error", "error": error})
+                        jv!({"tool_call_id": id, "status": "error", "error": error})
                     }
                     ToolResultItem::Denied { id } => {
-                        json!({"tool_call_id": id, "status": "denied"})
+                        jv!({"tool_call_id": id, "status": "denied"})
                     }
                 })
                 .collect();
-            json!({"type": "tool_results", "results": results})
+            jv!({"type": "tool_results", "results": results})
         }
     };
     body.insert("input".into(), input);
     let tools: Vec<Value> = config
         .tools
         .iter()
-        .map(|t| json!({"name": t.name, "description": t.description, "parameters": t.parameters}))
+        .map(|t| jv!({"name": t.name, "description": t.description, "parameters": t.parameters}))
         .collect();
     body.insert("tools".into(), Value::Array(tools));
     if let Some(ci) = &config.custom_instructions {
-        body.insert("custom_instructions".into(), json!(ci));
+        body.insert("custom_instructions".into(), jv!(ci));
     }
     if let Some(user) = &config.user {
         body.insert("user".into(), user.clone());
@@ -111,7 +111,7 @@ pub fn chat_body(config: &Config, thread_id: Option<&str>, input: &ChatInput) ->
     if !config.source_group_ids_include.is_empty() {
         body.insert(
             "source_group_ids_include".into(),
-            json!(config.source_group_ids_include),
+            jv!(config.source_group_ids_include),
         );
     }
     crate::json::to_string(&Value::Object(body))
@@ -451,7 +451,7 @@ pub fn parse_thread_list(v: &Value) -> Option<Value> {
         .map(|t| {
             let t = t.as_object()?;
             let mut out = Map::new();
-            out.insert("id".into(), json!(str_field(t, "id")?));
+            out.insert("id".into(), jv!(str_field(t, "id")?));
             for (from, to) in [
                 ("title", "title"),
                 ("created_at", "createdAt"),
@@ -462,16 +462,16 @@ pub fn parse_thread_list(v: &Value) -> Option<Value> {
                 }
             }
             if let Some(n) = t.get("message_count").and_then(Value::as_f64) {
-                out.insert("messageCount".into(), json!(n));
+                out.insert("messageCount".into(), jv!(n));
             }
             Some(Value::Object(out))
         })
         .collect::<Option<Vec<_>>>()?;
     let next = match v.get("next_cursor") {
-        Some(Value::String(s)) => json!(s),
+        Some(Value::String(s)) => jv!(s),
         _ => Value::Null,
     };
-    Some(json!({"threads": threads, "nextCursor": next}))
+    Some(jv!({"threads": threads, "nextCursor": next}))
 }
 
 /// `GET threads/{id}/` → the stored messages, with open calls turned `stopped` and display
@@ -537,7 +537,7 @@ fn parse_stored_call(c: &Value, config: &Config) -> Option<ToolCallDisplay> {
         arguments: c
             .get("arguments")
             .and_then(parse_arguments)
-            .unwrap_or_else(|| json!({})),
+            .unwrap_or_else(|| jv!({})),
         status,
         result: c.get("result").cloned().map(normalize_numbers),
         error: str_field(c, "error"),
@@ -559,6 +559,7 @@ fn parse_stored_call(c: &Value, config: &Config) -> Option<ToolCallDisplay> {
 mod tests {
     use super::*;
     use crate::options::ToolSpec;
+    use serde_json::json;
 
     fn frame(t: &str, c: Value) -> Frame {
         Frame::new(t, &c)

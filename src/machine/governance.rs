@@ -10,7 +10,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::{Effect, Machine, ReqId};
 use crate::canonical::arguments_hash;
@@ -155,7 +155,7 @@ impl Machine {
     }
 
     fn gov_warn(&mut self, message: String) {
-        self.event("governance_warning", json!({ "message": message }));
+        self.event("governance_warning", jv!({ "message": message }));
     }
 
     /// Make the governance state match the configuration (after `new` or `set_config`).
@@ -198,7 +198,7 @@ impl Machine {
             ("targetSystem", &attrs.target_system),
         ] {
             if let Some(v) = value {
-                out.insert(key.into(), json!(v));
+                out.insert(key.into(), jv!(v));
             }
         }
     }
@@ -224,21 +224,22 @@ impl Machine {
         if first && category != "identity" {
             let capabilities: Vec<&str> =
                 self.config.tools.iter().map(|t| t.name.as_str()).collect();
-            let payload = json!({"agentName": agent_id, "version": SDK_VERSION, "capabilities": capabilities});
+            let payload =
+                jv!({"agentName": agent_id, "version": SDK_VERSION, "capabilities": capabilities});
             self.gov_event("identity", payload, None, "agent", now_ms);
         }
         let event_id = self.rng.uuid_v4();
         let mut body = Map::new();
-        body.insert("eventId".into(), json!(event_id));
-        body.insert("agentId".into(), json!(agent_id));
-        body.insert("sessionId".into(), json!(session));
-        body.insert("sourceTimestamp".into(), json!(format_rfc3339(now_ms)));
-        body.insert("category".into(), json!(category));
-        body.insert("schemaVersion".into(), json!("1.0"));
+        body.insert("eventId".into(), jv!(event_id));
+        body.insert("agentId".into(), jv!(agent_id));
+        body.insert("sessionId".into(), jv!(session));
+        body.insert("sourceTimestamp".into(), jv!(format_rfc3339(now_ms)));
+        body.insert("category".into(), jv!(category));
+        body.insert("schemaVersion".into(), jv!("1.0"));
         body.insert("payload".into(), payload);
-        body.insert("initiatorType".into(), json!(initiator));
+        body.insert("initiatorType".into(), jv!(initiator));
         if let Some(run) = self.turn.as_ref().map(|t| t.run_id.clone()) {
-            body.insert("runId".into(), json!(run));
+            body.insert("runId".into(), jv!(run));
         }
         if let Some(name) = tool {
             self.gov_attribution(name, &mut body);
@@ -277,7 +278,7 @@ impl Machine {
         if self.gov.is_none() {
             return;
         }
-        let payload = json!({
+        let payload = jv!({
             "toolName": name,
             "argumentsHash": arguments_hash(arguments),
             "responseStatus": response_status(status),
@@ -313,7 +314,7 @@ impl Machine {
                 )
             }
         };
-        let payload = json!({
+        let payload = jv!({
             "approverId": approver,
             "scope": format!("tool:{name}"),
             "decision": if approved { "approved" } else { "rejected" },
@@ -434,14 +435,14 @@ impl Machine {
             return true;
         }
         let mut body = Map::new();
-        body.insert("toolName".into(), json!(name));
+        body.insert("toolName".into(), jv!(name));
         self.gov_attribution(&name, &mut body);
-        body.insert("initiatorType".into(), json!("agent"));
+        body.insert("initiatorType".into(), jv!("agent"));
         body.insert(
             "agentId".into(),
-            json!(self.gov_config().map(|c| c.agent_id.clone())),
+            jv!(self.gov_config().map(|c| c.agent_id.clone())),
         );
-        body.insert("sessionId".into(), json!(self.gov_session_id()));
+        body.insert("sessionId".into(), jv!(self.gov_session_id()));
         let req = self.fresh_id();
         let request = self.gov_request(
             "POST",
@@ -537,9 +538,9 @@ impl Machine {
         if let Some(g) = self.gov.as_mut() {
             g.failures = 0;
         }
-        let mut data = json!({"toolName": name, "toolCallId": call_id, "decision": decision});
+        let mut data = jv!({"toolName": name, "toolCallId": call_id, "decision": decision});
         if let Some(r) = &rule_id {
-            data["ruleId"] = json!(r);
+            data["ruleId"] = jv!(r);
         }
         self.event("governance_decision", data);
         let mode = self
@@ -699,7 +700,7 @@ impl Machine {
                 self.set_guardian_status(&call_id, "approved");
                 self.event(
                     "governance_decision",
-                    json!({"toolName": name, "toolCallId": call_id, "decision": "approved"}),
+                    jv!({"toolName": name, "toolCallId": call_id, "decision": "approved"}),
                 );
                 self.gov_approval(&name, true, Some(text("decidedBy")), now_ms);
                 self.update_call(&call_id, |c| c.status = ToolCallStatus::Pending);
@@ -710,7 +711,7 @@ impl Machine {
                 self.set_guardian_status(&call_id, "rejected");
                 self.event(
                     "governance_decision",
-                    json!({"toolName": name, "toolCallId": call_id, "decision": "rejected"}),
+                    jv!({"toolName": name, "toolCallId": call_id, "decision": "rejected"}),
                 );
                 self.gov_approval(&name, false, Some(text("decidedBy")), now_ms);
                 let reason = text("reason").map_or(String::new(), |r| format!(": {r}"));
@@ -721,7 +722,7 @@ impl Machine {
                 self.set_guardian_status(&call_id, "expired");
                 self.event(
                     "governance_decision",
-                    json!({"toolName": name, "toolCallId": call_id, "decision": "expired"}),
+                    jv!({"toolName": name, "toolCallId": call_id, "decision": "expired"}),
                 );
                 self.gov_error(&call_id, "The reviewer's approval request expired", now_ms);
             }
@@ -834,7 +835,7 @@ impl Machine {
             if let Some(name) = self.current_call(&call_id).map(|c| c.name.clone()) {
                 self.event(
                     "governance_decision",
-                    json!({"toolName": name, "toolCallId": call_id, "decision": "timeout"}),
+                    jv!({"toolName": name, "toolCallId": call_id, "decision": "timeout"}),
                 );
             }
             self.gov_error(

@@ -13,7 +13,7 @@
 
 use std::collections::VecDeque;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::decode::{Framing, StreamDecoder};
 use crate::messages::{AgentMessage, Executor, MessageSlot, ToolCallDisplay, ToolCallStatus};
@@ -391,7 +391,7 @@ impl Machine {
     }
 
     fn thread_id_value(&self) -> Value {
-        self.thread_id.as_deref().map_or(Value::Null, |t| json!(t))
+        self.thread_id.as_deref().map_or(Value::Null, |t| jv!(t))
     }
 
     fn fresh_id(&mut self) -> u64 {
@@ -427,7 +427,7 @@ impl Machine {
             m.emit(Effect::StreamingChanged(true));
             m.event(
                 "message_sent",
-                json!({ "messageLength": text.encode_utf16().count() }),
+                jv!({ "messageLength": text.encode_utf16().count() }),
             );
             m.start_chat(ChatInput::UserMessage(text.to_owned()), now_ms);
             turn
@@ -458,7 +458,7 @@ impl Machine {
         }
         self.set_thread_id(None);
         self.gov_new_session();
-        self.event("conversation_reset", json!({}));
+        self.event("conversation_reset", jv!({}));
     }
 
     /// `clearSession()`: forget the cached token.
@@ -484,7 +484,7 @@ impl Machine {
         self.batch(|m| {
             m.event(
                 "tool_approved",
-                json!({"toolName": name, "toolCallId": call_id}),
+                jv!({"toolName": name, "toolCallId": call_id}),
             );
             m.gov_approval(&name, true, None, now_ms);
             m.update_call(call_id, |c| c.status = ToolCallStatus::Executing);
@@ -511,7 +511,7 @@ impl Machine {
             m.update_call(call_id, |c| c.status = ToolCallStatus::Denied);
             m.event(
                 "tool_denied",
-                json!({"toolName": name, "toolCallId": call_id}),
+                jv!({"toolName": name, "toolCallId": call_id}),
             );
             m.gov_approval(&name, false, None, now_ms);
             m.call_settled(call_id, now_ms);
@@ -591,7 +591,7 @@ impl Machine {
                         }
                         self.messages_dirty = true;
                         self.set_thread_id(Some(thread_id.clone()));
-                        self.event("thread_resumed", json!({ "threadId": thread_id }));
+                        self.event("thread_resumed", jv!({ "threadId": thread_id }));
                         Ok(Value::Null)
                     }
                     None => Err(()),
@@ -601,7 +601,7 @@ impl Machine {
                 if self.thread_id.as_deref() == Some(thread_id.as_str()) {
                     self.reset_inner();
                 }
-                self.event("thread_deleted", json!({ "threadId": thread_id }));
+                self.event("thread_deleted", jv!({ "threadId": thread_id }));
                 Ok(Value::Null)
             }
             (_, None) => Err(()),
@@ -1218,7 +1218,10 @@ impl Machine {
                         c.error = Some(error.clone());
                         c.duration_ms = Some(0.0);
                     });
-                    self.event("tool_executed", json!({"toolName": name, "status": "error", "durationMs": 0, "error": error}));
+                    self.event(
+                        "tool_executed",
+                        jv!({"toolName": name, "status": "error", "durationMs": 0, "error": error}),
+                    );
                 }
                 Ok(_) => {
                     if !self.gov_before_run(&id, now_ms) {
@@ -1290,7 +1293,7 @@ impl Machine {
                         c.result = Some(protocol::normalize_numbers(value));
                         c.duration_ms = Some(duration_ms);
                     });
-                    json!({"toolName": name, "status": "completed", "durationMs": duration_ms})
+                    jv!({"toolName": name, "status": "completed", "durationMs": duration_ms})
                 }
                 Err(error) => {
                     let error = m.scrub(&error);
@@ -1299,7 +1302,7 @@ impl Machine {
                         c.error = Some(error.clone());
                         c.duration_ms = Some(duration_ms);
                     });
-                    json!({"toolName": name, "status": "error", "durationMs": duration_ms, "error": error})
+                    jv!({"toolName": name, "status": "error", "durationMs": duration_ms, "error": error})
                 }
             };
             m.event("tool_executed", data);
@@ -1408,7 +1411,7 @@ impl Machine {
         let count = self
             .current_assistant()
             .map_or(0, |m| m.tool_calls().count());
-        let data = json!({"threadId": self.thread_id_value(), "toolCallCount": count});
+        let data = jv!({"threadId": self.thread_id_value(), "toolCallCount": count});
         self.end_turn(Some(("response_completed", data)));
     }
 
@@ -1417,7 +1420,7 @@ impl Machine {
         let event = with_event.then(|| {
             (
                 "generation_stopped",
-                json!({"threadId": self.thread_id_value()}),
+                jv!({"threadId": self.thread_id_value()}),
             )
         });
         self.end_turn(event);
@@ -1434,7 +1437,7 @@ impl Machine {
             self.messages[i].message.mark_failed(&text);
             self.touch(i);
         }
-        let data = json!({"error": text, "threadId": self.thread_id_value()});
+        let data = jv!({"error": text, "threadId": self.thread_id_value()});
         self.end_turn(Some(("response_error", data)));
     }
 }
