@@ -21,6 +21,8 @@
 //! to `out`, and the decoder stays failed from then on.
 
 use serde_json::Value;
+
+use crate::json::{Error as JsonError, Parser};
 use std::fmt;
 
 /// Largest line (SSE), event data (SSE) or frame (record) accepted, in bytes.
@@ -506,74 +508,46 @@ fn decode_record(frame: &[u8]) -> Result<Option<Frame>, DecodeError> {
 /// duplicate key, a missing or odd type, a `text_delta` without a string `text`, broken
 /// JSON), which the careful path then reads or reports.
 fn fast_record(text: &str) -> Option<Frame> {
-    let mut p = crate::json::Parser::new(text);
+    let mut p = Parser::new(text);
     let mut frame = None;
-    if !p.object_start().ok()? {
-        return None;
-    }
-    loop {
-        let key = p.key().ok()?;
-        match (&*key, &frame) {
-            ("chunk", None) => frame = Some(fast_chunk(&mut p)?),
-            ("chunk", Some(_)) => return None,
-            _ => p.skip().ok()?,
+    p.object(|p, key| match (&*key, &frame) {
+        ("chunk", None) => {
+            frame = Some(fast_chunk(p)?);
+            Ok(())
         }
-        if !p.object_next().ok()? {
-            break;
-        }
-    }
+        ("chunk", Some(_)) => Err(UNUSUAL),
+        _ => p.skip(),
+    })
+    .ok()?;
     p.end().ok()?;
     frame
 }
 
-fn fast_chunk(p: &mut crate::json::Parser) -> Option<Frame> {
+/// The fast path gives way to the careful one.
+const UNUSUAL: JsonError = JsonError("not the usual layout");
+
+fn fast_chunk(p: &mut Parser) -> Result<Frame, JsonError> {
     let mut kind = None;
     let mut body = None;
-    if !p.object_start().ok()? {
-        return None;
-    }
-    loop {
-        let key = p.key().ok()?;
+    p.object(|p, key| {
         match (&*key, &kind, &body) {
-            ("type", None, _) if p.at_string() => kind = Some(p.string().ok()?),
+            ("type", None, _) if p.at_string() => kind = Some(p.string()?),
             ("content", _, None) => {
                 body = Some(if kind.as_deref() == Some("text_delta") {
-                    Body::Text(fast_text(p)?)
+                    Body::Text(p.text_member()?.ok_or(UNUSUAL)?)
                 } else {
-                    Body::Raw(p.raw().ok()?.to_owned())
+                    Body::Raw(p.raw()?.to_owned())
                 })
             }
-            ("type" | "content", _, _) => return None,
-            _ => p.skip().ok()?,
+            ("type" | "content", _, _) => return Err(UNUSUAL),
+            _ => p.skip()?,
         }
-        if !p.object_next().ok()? {
-            break;
-        }
-    }
-    Some(Frame {
-        event_type: kind?.into_owned(),
+        Ok(())
+    })?;
+    Ok(Frame {
+        event_type: kind.ok_or(UNUSUAL)?.into_owned(),
         body: body.unwrap_or_else(|| Body::Raw("{}".to_owned())),
     })
-}
-
-/// A `text_delta`'s content, `{"text": "…"}` (other keys skipped): the text.
-fn fast_text(p: &mut crate::json::Parser) -> Option<String> {
-    let mut text = None;
-    if !p.object_start().ok()? {
-        return None;
-    }
-    loop {
-        let key = p.key().ok()?;
-        match (&*key, &text) {
-            ("text", None) if p.at_string() => text = Some(p.string().ok()?.into_owned()),
-            ("text", _) => return None,
-            _ => p.skip().ok()?,
-        }
-        if !p.object_next().ok()? {
-            break;
-        }
-    }
-    text
 }
 
 fn missing_type() -> DecodeError {

@@ -287,16 +287,11 @@ impl<'a> Parser<'a> {
             Some(b'{') => {
                 self.enter()?;
                 let mut map = Map::new();
-                if self.object_start()? {
-                    loop {
-                        let key = self.key()?;
-                        let v = self.value()?;
-                        map.insert(key.into_owned(), v);
-                        if !self.object_next()? {
-                            break;
-                        }
-                    }
-                }
+                self.object(|p, key| {
+                    let v = p.value()?;
+                    map.insert(key.into_owned(), v);
+                    Ok(())
+                })?;
                 self.depth -= 1;
                 Ok(Value::Object(map))
             }
@@ -384,16 +379,56 @@ impl<'a> Parser<'a> {
         Ok(&self.text[start..self.pos])
     }
 
+    /// The object here, member by member: `member` gets each key with the parser at its
+    /// value, which it must read or skip.
+    #[inline(always)]
+    pub fn object(
+        &mut self,
+        mut member: impl FnMut(&mut Self, Cow<'a, str>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        if self.object_start()? {
+            loop {
+                let key = self.key()?;
+                member(self, key)?;
+                if !self.object_next()? {
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The `text` member of the object here, when it is a string; `None` when the object
+    /// has none (or not a string). The last `text` counts, as in a parsed object; other
+    /// members are checked and skipped without being built.
+    #[inline(always)]
+    pub fn text_member(&mut self) -> Result<Option<String>, Error> {
+        let mut text = None;
+        self.object(|p, key| {
+            if key != "text" {
+                return p.skip();
+            }
+            text = if p.at_string() {
+                Some(p.string()?.into_owned())
+            } else {
+                p.skip()?;
+                None
+            };
+            Ok(())
+        })?;
+        Ok(text)
+    }
+
     /// At `{`: consumes it; `true` when a key follows, `false` for `{}`.
     #[inline(always)]
-    pub fn object_start(&mut self) -> Result<bool, Error> {
+    fn object_start(&mut self) -> Result<bool, Error> {
         self.expect(b'{', "expected an object")?;
         Ok(!self.eat(b'}'))
     }
 
     /// After a member: `true` when another key follows, `false` at `}`.
     #[inline(always)]
-    pub fn object_next(&mut self) -> Result<bool, Error> {
+    fn object_next(&mut self) -> Result<bool, Error> {
         if self.eat(b'}') {
             return Ok(false);
         }
@@ -569,28 +604,11 @@ impl<'a> Parser<'a> {
     }
 }
 
-/// The `text` member of a JSON object, when it is a string; `Ok(None)` when the object has
-/// none (or not a string). Other members are checked and skipped without being built: the
-/// content of a streamed `text_delta`.
+/// The `text` member of the JSON object `object` (see [`Parser::text_member`]): the content
+/// of a streamed `text_delta`.
 pub fn text_member(object: &str) -> Result<Option<String>, Error> {
     let mut p = Parser::new(object);
-    let mut text = None;
-    if p.object_start()? {
-        loop {
-            let key = p.key()?;
-            if key != "text" {
-                p.skip()?;
-            } else if p.at_string() {
-                text = Some(p.string()?.into_owned());
-            } else {
-                text = None; // the last `text` counts, as in a parsed object
-                p.skip()?;
-            }
-            if !p.object_next()? {
-                break;
-            }
-        }
-    }
+    let text = p.text_member()?;
     p.end()?;
     Ok(text)
 }

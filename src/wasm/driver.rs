@@ -64,15 +64,15 @@ pub struct MessageCache {
 }
 
 /// How an assistant message's JS object changes.
-enum Change {
+enum Change<'a> {
     /// Its content and its last text block grew by this text (the streaming case).
-    Grow(String),
+    Grow(&'a str),
     /// Anything else: built again (reusing the unchanged blocks of `prev`).
     Rebuild,
 }
 
 /// What changed in `message` since `prev` was built.
-fn assistant_change(message: &AgentMessage, prev: &AssistantJs) -> Change {
+fn assistant_change<'a>(message: &'a AgentMessage, prev: &AssistantJs) -> Change<'a> {
     let AgentMessage::Assistant {
         content,
         blocks,
@@ -92,7 +92,7 @@ fn assistant_change(message: &AgentMessage, prev: &AssistantJs) -> Change {
         });
     match (same_shape, prev.last_text_len) {
         (true, Some(old)) => match (content.get(prev.content_len..), text.get(old..)) {
-            (Some(a), Some(b)) if a == b => Change::Grow(a.to_owned()),
+            (Some(a), Some(b)) if a == b => Change::Grow(a),
             _ => Change::Rebuild,
         },
         _ => Change::Rebuild,
@@ -261,7 +261,7 @@ pub fn messages_array(inner: &Inner) -> JsValue {
                 let memo = match prev.map(|p| (assistant_change(&slot.message, &p), p)) {
                     Some((Change::Grow(delta), mut p)) => {
                         if !delta.is_empty() {
-                            grow_at(&array, i as u32, &delta);
+                            grow_at(&array, i as u32, delta);
                             p.content_len += delta.len();
                             p.last_text_len = p.last_text_len.map(|n| n + delta.len());
                         }
@@ -418,23 +418,12 @@ impl Clock {
     fn schedule(&mut self) {
         let want = self.waiting.iter().map(|(_, at)| *at).reduce(f64::min);
         match (&self.armed, want) {
-            (Some((at, id)), Some(w)) if *at <= w => {
-                if !self.held {
-                    self.held = true;
-                    if id.is_object() {
-                        hold_timer(id, true);
-                    }
-                }
-            }
-            (Some((_, id)), None) => {
-                if self.held {
-                    self.held = false;
-                    if id.is_object() {
-                        hold_timer(id, false);
-                    }
-                }
-            }
-            (_, None) => {}
+            // A timer that fires no later than needed is kept (firing early is harmless: the
+            // agents do what is due and ask again), so the idle deadline moving with every
+            // network read costs no clearTimeout + setTimeout.
+            (Some((at, _)), Some(w)) if *at <= w => self.hold(true),
+            (Some(_), None) => self.hold(false),
+            (None, None) => {}
             (_, Some(w)) => {
                 if let Some((_, id)) = self.armed.take() {
                     clear_timeout(&id);
@@ -446,6 +435,16 @@ impl Clock {
                 self.armed = Some((w, id));
                 self.held = true;
             }
+        }
+    }
+
+    /// Mark the armed timer wanted or not (in Node, ref or unref it).
+    fn hold(&mut self, wanted: bool) {
+        if let Some((_, id)) = self.armed.as_ref().filter(|_| self.held != wanted) {
+            if id.is_object() {
+                hold_timer(id, wanted);
+            }
+            self.held = wanted;
         }
     }
 }
@@ -484,9 +483,6 @@ fn arm_timer(inner: &Rc<Inner>) {
         let me = Rc::as_ptr(inner);
         let pos = c.waiting.iter().position(|(w, _)| w.as_ptr() == me);
         match (pos, wake) {
-            // The timer is kept while it fires no later than needed: re-arming on every
-            // network read (the idle deadline moves with each one) would cost a clearTimeout
-            // and a setTimeout per read.
             (Some(i), Some(w)) if c.waiting[i].1 == w => return,
             (Some(i), Some(w)) => c.waiting[i].1 = w,
             (None, Some(w)) => c.waiting.push((Rc::downgrade(inner), w)),
