@@ -60,7 +60,8 @@ export async function runSuite(env, cfg) {
   const log = env.log || (() => {});
   const rounds = cfg.rounds ?? 5;
   const budget = cfg.cellBudgetMs ?? 8000;
-  const all = buildWorkloads().filter((w) => !cfg.only || cfg.only.includes(w.id));
+  const every = buildWorkloads(); // encodes every stream: built once
+  const all = every.filter((w) => !cfg.only || cfg.only.includes(w.id));
   if (cfg.contenders) for (const w of all) w.contenders = w.contenders.filter((c) => cfg.contenders.includes(c));
   const out = { runtime: env.runtime, rounds, workloads: {}, warnings: [] };
 
@@ -70,7 +71,7 @@ export async function runSuite(env, cfg) {
 
   // Warm up every contender (JIT, wasm tier-up) on the tool turn and short answers.
   const warm = all.find((w) => w.id === 'tools') || all[0];
-  const short = buildWorkloads().find((w) => w.id === 'size-1k');
+  const short = every.find((w) => w.id === 'size-1k');
   for (const who of ['ours', 'limit', 'peer']) {
     await runOne(env, warm, who, 0);
     for (let i = 0; i < (cfg.warmupTurns ?? 0); i++) await runOne(env, short, who, 0);
@@ -157,8 +158,7 @@ async function memoryRun(env, turns, log) {
   // cached session token, the timer callback; on the JS side, compiled code) is not counted
   // as growth. The figure before that turn is kept as `fresh`.
   const fresh = await probe();
-  stub.queue = [turn]; await agent.sendMessage('warm-up');
-  for (let i = 0; i < 20; i++) { stub.queue = [turn]; await agent.sendMessage(`warm-up ${i}`); }
+  for (let i = 0; i < 21; i++) { stub.queue = [turn]; await agent.sendMessage(`warm-up ${i}`); }
   agent.resetConversation();
   const start = await probe();
   const ms1 = await conversation();
