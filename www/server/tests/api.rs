@@ -14,6 +14,11 @@ fn env() -> Env {
     common::env_with(README, "server source")
 }
 
+/// The status of a request's response.
+async fn status_of(req: reqwest::RequestBuilder) -> reqwest::StatusCode {
+    req.send().await.unwrap().status()
+}
+
 /// A session token from `/api/session`, with the owner cookie it set.
 async fn session(base: &str, cookie: Option<&str>) -> (String, String) {
     let mut req = client().post(format!("{base}/api/session"));
@@ -535,23 +540,11 @@ async fn history_pagination_delete_and_ownership() {
     assert_eq!(o["threads"], json!([]));
     let thread_url = |id: &str| format!("{base}/agent/v1/projects/demo/agent/threads/{id}/");
     assert_eq!(
-        client()
-            .get(thread_url(&ids[0]))
-            .bearer_auth(&other)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        status_of(client().get(thread_url(&ids[0])).bearer_auth(&other)).await,
         404
     );
     assert_eq!(
-        client()
-            .delete(thread_url(&ids[0]))
-            .bearer_auth(&other)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        status_of(client().delete(thread_url(&ids[0])).bearer_auth(&other)).await,
         404
     );
     let (status, _, _) = chat(
@@ -577,33 +570,15 @@ async fn history_pagination_delete_and_ownership() {
         .unwrap();
     assert_eq!(res.status(), 204);
     assert_eq!(
-        client()
-            .get(thread_url(&ids[2]))
-            .bearer_auth(&tok)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        status_of(client().get(thread_url(&ids[2])).bearer_auth(&tok)).await,
         404
     );
     assert_eq!(
-        client()
-            .delete(thread_url(&ids[2]))
-            .bearer_auth(&tok)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        status_of(client().delete(thread_url(&ids[2])).bearer_auth(&tok)).await,
         404
     );
     assert_eq!(
-        client()
-            .get(thread_url("thr_nope"))
-            .bearer_auth(&tok)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        status_of(client().get(thread_url("thr_nope")).bearer_auth(&tok)).await,
         404
     );
     let all = list(tok.clone(), String::new()).await.json_value().await;
@@ -1014,12 +989,7 @@ async fn request_log_records_what_was_sent_without_the_token() {
         "the token must not be logged"
     );
     assert_eq!(
-        client()
-            .delete(format!("{base}/__requests"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        status_of(client().delete(format!("{base}/__requests"))).await,
         204
     );
     let log = client()
