@@ -13,8 +13,10 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 step "format and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -q -- -D warnings
-# The wasm skin (src/wasm/) and the glue tests only compile for wasm32: lint them there too.
-cargo clippy -p kapa-agent-wasm --lib --test wasm_glue --target wasm32-unknown-unknown -q -- -D warnings
+# The wasm skin (src/wasm/) and the glue tests only compile for wasm32: lint them there too,
+# as shipped (no_std) and with std, which the glue tests' harness needs.
+cargo clippy -p kapa-agent-wasm --lib --target wasm32-unknown-unknown -q -- -D warnings
+cargo clippy -p kapa-agent-wasm --lib --test wasm_glue --features std --target wasm32-unknown-unknown -q -- -D warnings
 
 step "host tests (core + dev server)"
 cargo test --workspace -q 2>&1 | grep -v '^$'
@@ -22,7 +24,7 @@ test "${PIPESTATUS[0]}" = 0
 
 step "wasm glue tests in headless Chromium"
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner CHROMEDRIVER="$(command -v chromedriver)" \
-  cargo test --target wasm32-unknown-unknown --test wasm_glue
+  cargo test --target wasm32-unknown-unknown --features std --test wasm_glue
 
 step "build the package (sizes and budget)"
 bash scripts/build-pkg.sh

@@ -3,6 +3,8 @@
 //! every level, no white space, and numbers and strings exactly as `JSON.stringify` writes
 //! them. Both are small enough to write here rather than pull in crates.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use serde_json::Value;
 
 /// `value` as RFC 8785 canonical JSON.
@@ -95,14 +97,14 @@ pub fn js_number(x: f64) -> String {
     }
     if k <= n && n <= 21 {
         s.push_str(&digits);
-        s.extend(std::iter::repeat_n('0', (n - k) as usize));
+        s.extend(core::iter::repeat_n('0', (n - k) as usize));
     } else if 0 < n && n <= 21 {
         s.push_str(&digits[..n as usize]);
         s.push('.');
         s.push_str(&digits[n as usize..]);
     } else if -6 < n && n <= 0 {
         s.push_str("0.");
-        s.extend(std::iter::repeat_n('0', (-n) as usize));
+        s.extend(core::iter::repeat_n('0', (-n) as usize));
         s.push_str(&digits);
     } else {
         s.push_str(&digits[..1]);

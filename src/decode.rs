@@ -20,10 +20,12 @@
 //! A malformed event yields a [`DecodeError`]; the events before it have already been appended
 //! to `out`, and the decoder stays failed from then on.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use serde_json::Value;
 
 use crate::json::{Error as JsonError, Parser};
-use std::fmt;
+use core::fmt;
 
 /// Largest line (SSE), event data (SSE) or frame (record) accepted, in bytes.
 const MAX_PENDING: usize = 64 * 1024 * 1024;
@@ -96,7 +98,7 @@ impl Frame {
     }
 
     /// The content as JSON text (valid JSON: the decoder checked it).
-    pub fn raw(&self) -> std::borrow::Cow<'_, str> {
+    pub fn raw(&self) -> alloc::borrow::Cow<'_, str> {
         match &self.body {
             Body::Raw(raw) => raw.as_str().into(),
             Body::Text(text) => {
@@ -115,7 +117,7 @@ impl Frame {
     /// The text of a `text_delta` read in one pass with its record, if this is one.
     pub fn take_text(&mut self) -> Option<String> {
         match &mut self.body {
-            Body::Text(text) => Some(std::mem::take(text)),
+            Body::Text(text) => Some(core::mem::take(text)),
             Body::Raw(_) => None,
         }
     }
@@ -148,7 +150,7 @@ impl fmt::Display for DecodeError {
     }
 }
 
-impl std::error::Error for DecodeError {}
+impl core::error::Error for DecodeError {}
 
 /// Incremental decoder of one response body; see the module docs.
 pub struct StreamDecoder {
@@ -311,7 +313,7 @@ impl StreamDecoder {
 
     /// Takes the BOM off the first line or frame of the stream.
     fn strip_bom<'a>(at_start: &mut bool, bytes: &'a [u8]) -> &'a [u8] {
-        if std::mem::take(at_start) {
+        if core::mem::take(at_start) {
             bytes.strip_prefix(BOM).unwrap_or(bytes)
         } else {
             bytes
@@ -413,8 +415,8 @@ impl SseEvent {
     /// Processes one complete line (without its line end), as the SSE spec's "interpret
     /// the stream" step does.
     fn line(&mut self, line: &[u8], max: usize, out: &mut Vec<Frame>) -> Result<(), DecodeError> {
-        let line =
-            std::str::from_utf8(line).map_err(|_| DecodeError::new("invalid UTF-8 in SSE line"))?;
+        let line = core::str::from_utf8(line)
+            .map_err(|_| DecodeError::new("invalid UTF-8 in SSE line"))?;
         if line.is_empty() {
             return self.dispatch(out);
         }
@@ -444,7 +446,7 @@ impl SseEvent {
 
     /// Blank line: emits the event if it has data, then resets the buffers.
     fn dispatch(&mut self, out: &mut Vec<Frame>) -> Result<(), DecodeError> {
-        let event_type = std::mem::take(&mut self.event_type);
+        let event_type = core::mem::take(&mut self.event_type);
         if self.data.is_empty() {
             return Ok(());
         }
@@ -475,7 +477,7 @@ fn decode_record(frame: &[u8]) -> Result<Option<Frame>, DecodeError> {
     if frame.is_empty() {
         return Ok(None);
     }
-    let text = std::str::from_utf8(frame)
+    let text = core::str::from_utf8(frame)
         .map_err(|_| DecodeError::new("invalid UTF-8 in record frame"))?;
     // The common, well-formed frame in one pass.
     if let Some(frame) = fast_record(text) {

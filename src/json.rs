@@ -12,7 +12,9 @@
 //!   `i64` when they fit, other numbers as the correctly rounded double. Duplicate keys:
 //!   the last wins, as in `JSON.parse`. The tests check both directions against serde_json.
 
-use std::borrow::Cow;
+#[allow(unused_imports)]
+use crate::prelude::*;
+use alloc::borrow::Cow;
 
 use serde_json::{Map, Number, Value};
 
@@ -29,7 +31,7 @@ pub fn write(value: &Value, out: &mut String) {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Number(n) => {
-            use std::fmt::Write;
+            use core::fmt::Write;
             let _ = write!(out, "{n}");
         }
         Value::String(s) => write_str(s, out),
@@ -177,8 +179,8 @@ impl<T: ToJson + ?Sized> ToJson for &T {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error(pub &'static str);
 
-impl std::fmt::Display for Error {
-    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+impl core::fmt::Display for Error {
+    fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
         f.write_str(self.0)
     }
 }

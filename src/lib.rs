@@ -40,6 +40,25 @@
 //! assert_eq!(m.thread_id(), Some("thr_1"));
 //! ```
 
+// The shipped .wasm is `no_std`: it defines its own panic handler (a trap, with no message
+// formatting) and allocator, which the standard library's would replace. That keeps core's
+// panic-message machinery (Debug formatting, Unicode tables, source paths) out of the file.
+// The host build, and the wasm tests with `--features std`, use std.
+#![cfg_attr(all(target_arch = "wasm32", not(feature = "std")), no_std)]
+
+extern crate alloc;
+
+/// What std's prelude adds to core's, for the `no_std` build (a no-op where std is linked).
+#[allow(unused_imports)]
+mod prelude {
+    pub use alloc::borrow::ToOwned;
+    pub use alloc::boxed::Box;
+    pub use alloc::format;
+    pub use alloc::string::{String, ToString};
+    pub use alloc::vec;
+    pub use alloc::vec::Vec;
+}
+
 /// A JSON value from a Rust expression, or from `{"key": expression, …}` (one level; nest
 /// `jv!` for objects inside), like `serde_json::json!` but through [`json::ToJson`] rather
 /// than serde's serializer, which the .wasm then does not need.
@@ -51,7 +70,7 @@ macro_rules! jv {
     ({ $($key:literal : $value:expr),* $(,)? }) => {{
         #[allow(unused_mut)]
         let mut map = serde_json::Map::new();
-        $( map.insert(String::from($key), $crate::json::value(&$value)); )*
+        $( map.insert($crate::__String::from($key), $crate::json::value(&$value)); )*
         serde_json::Value::Object(map)
     }};
     ($e:expr) => {
@@ -59,8 +78,12 @@ macro_rules! jv {
     };
 }
 
+#[doc(hidden)]
+pub use alloc::string::String as __String;
+
 pub mod canonical;
 pub mod decode;
+mod fmath;
 pub mod json;
 pub mod machine;
 pub mod messages;
@@ -68,6 +91,7 @@ pub mod options;
 pub mod protocol;
 pub mod rng;
 pub mod schema;
+pub mod small_map;
 pub mod time;
 
 #[cfg(target_arch = "wasm32")]

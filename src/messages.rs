@@ -6,6 +6,8 @@
 //! bumped whenever the message changes, so the wasm skin can keep the JS object of every
 //! unchanged message (structural sharing) and rebuild only what changed.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use serde::Serialize;
 use serde_json::{Map, Value};
 

@@ -2,7 +2,9 @@
 //! decide about tool calls. The wasm skin reads `AgentOptions` from JS (validating them and
 //! keeping the JS functions), and hands the machine a [`Config`].
 
-use std::collections::BTreeMap;
+#[allow(unused_imports)]
+use crate::prelude::*;
+use alloc::collections::BTreeMap;
 
 use serde_json::Value;
 

@@ -2,6 +2,8 @@
 //! reading of what the backend answers (stream events, history documents, session tokens).
 //! Another backend dialect would replace this module without touching the machine.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use serde_json::{Map, Value};
 
 use crate::decode::Frame;
@@ -399,8 +401,8 @@ pub struct Token {
     pub expires_at_ms: f64,
 }
 
-impl std::fmt::Debug for Token {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Debug for Token {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         // The token itself never reaches a log.
         f.debug_struct("Token")
             .field("value", &"[redacted]")

@@ -2,6 +2,9 @@
 //! skin seeds it from `crypto.getRandomValues`; host tests seed it with a constant so every
 //! transcript is reproducible.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 #[derive(Debug, Clone)]
 pub struct Rng(u64);
 

@@ -62,8 +62,10 @@
 //! bounded by a step budget, so combinator blow-ups (`anyOf` of self-references, huge
 //! `uniqueItems` arrays) also end with an `Err`.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+use core::cmp::Ordering;
 use serde_json::{Map, Number, Value};
-use std::cmp::Ordering;
 
 /// Maximum nesting of schema applications (each `properties`/`items`/combinator/`$ref` level
 /// counts one) during [`validate`], and of schema nesting in [`check_schema`].
@@ -201,7 +203,7 @@ struct Validator<'a> {
 
 impl<'a> Validator<'a> {
     #[inline(never)]
-    fn fail(&self, msg: impl std::fmt::Display) -> Error {
+    fn fail(&self, msg: impl core::fmt::Display) -> Error {
         Error::Fail(Box::new(Fail {
             msg: format!("{}: {}", self.path, msg),
             segs: self.segs,
@@ -226,7 +228,7 @@ impl<'a> Validator<'a> {
     }
 
     #[inline(never)]
-    fn hard(&self, msg: impl std::fmt::Display) -> Error {
+    fn hard(&self, msg: impl core::fmt::Display) -> Error {
         Error::Hard(format!("{}: {}", truncate_chars(&self.path, 100), msg))
     }
 
@@ -791,7 +793,7 @@ fn is_integer(n: &Number) -> bool {
     n.is_i64()
         || n.is_u64()
         || n.as_f64()
-            .is_some_and(|f| f.is_finite() && f.fract() == 0.0)
+            .is_some_and(|f| f.is_finite() && crate::fmath::fract(f) == 0.0)
 }
 
 fn kind(v: &Value) -> &'static str {
@@ -817,7 +819,7 @@ fn count(m: &Map<String, Value>, key: &str) -> Option<u64> {
     let n = num(m, key)?;
     n.as_u64().or_else(|| {
         n.as_f64()
-            .filter(|f| *f >= 0.0 && f.fract() == 0.0 && *f < 1.8e19)
+            .filter(|f| *f >= 0.0 && crate::fmath::fract(*f) == 0.0 && *f < 1.8e19)
             .map(|f| f as u64)
     })
 }
@@ -850,7 +852,7 @@ fn is_multiple(n: &Number, d: &Number) -> bool {
     if !q.is_finite() {
         return false;
     }
-    (q - q.round()).abs() <= f64::EPSILON * 8.0 * q.abs().max(1.0)
+    (q - crate::fmath::round(q)).abs() <= f64::EPSILON * 8.0 * q.abs().max(1.0)
 }
 
 fn plural(n: u64, word: &str) -> String {
@@ -907,7 +909,7 @@ fn is_identifier(k: &str) -> bool {
 }
 
 fn push_index(path: &mut String, i: usize) {
-    use std::fmt::Write;
+    use core::fmt::Write;
     let _ = write!(path, "[{i}]");
 }
 
@@ -1055,7 +1057,7 @@ const TYPE_NAMES: [&str; 7] = [
     "null", "boolean", "object", "array", "string", "number", "integer",
 ];
 
-fn schema_err(ptr: &str, msg: impl std::fmt::Display) -> String {
+fn schema_err(ptr: &str, msg: impl core::fmt::Display) -> String {
     format!("parameters schema at {}: {}", truncate_chars(ptr, 200), msg)
 }
 
@@ -1147,7 +1149,7 @@ fn keyword_problem(root: &Value, k: &str, v: &Value) -> Option<String> {
     let expected = match k {
         "type" => {
             let names = match v {
-                Value::String(_) => std::slice::from_ref(v),
+                Value::String(_) => core::slice::from_ref(v),
                 Value::Array(a) if !a.is_empty() => a.as_slice(),
                 _ => {
                     return Some(format!(
@@ -1176,7 +1178,9 @@ fn keyword_problem(root: &Value, k: &str, v: &Value) -> Option<String> {
         "multipleOf" if !v.as_f64().is_some_and(|d| d > 0.0) => "a number greater than 0",
         "minLength" | "maxLength" | "minItems" | "maxItems" | "minProperties" | "maxProperties"
             if v.as_u64().is_none()
-                && !v.as_f64().is_some_and(|f| f >= 0.0 && f.fract() == 0.0) =>
+                && !v
+                    .as_f64()
+                    .is_some_and(|f| f >= 0.0 && crate::fmath::fract(f) == 0.0) =>
         {
             "a non-negative integer"
         }

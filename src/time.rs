@@ -1,6 +1,9 @@
 //! Timestamp parsing without a date library: RFC 3339 (token expiry) and HTTP dates
 //! (`Retry-After`). Both return epoch milliseconds as `f64`, the unit the machine's clock uses.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
 fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
@@ -61,7 +64,11 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 
 /// Epoch milliseconds as RFC 3339 in UTC with milliseconds, e.g. `2026-11-26T01:07:38.723Z`.
 pub fn format_rfc3339(ms: f64) -> String {
-    let ms = if ms.is_finite() { ms.floor() as i64 } else { 0 };
+    let ms = if ms.is_finite() {
+        crate::fmath::floor(ms) as i64
+    } else {
+        0
+    };
     let (days, rem) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
     let (y, mo, d) = civil_from_days(days);
     let (h, mi, s, milli) = (
@@ -102,7 +109,7 @@ pub fn parse_rfc3339(s: &str) -> Option<f64> {
             return None;
         }
         let kept = &f[..digits.min(15)]; // past 15 digits is below a femtosecond
-        frac_ms = decimal(kept)? * 10f64.powi(3 - kept.len() as i32);
+        frac_ms = decimal(kept)? * crate::fmath::powi(10.0, 3 - kept.len() as i32);
         tail = &f[digits..];
     }
     let offset_min: i64 = match tail {

@@ -8,7 +8,11 @@
 //! `handle_response` / `handle_network_error`, so the skin needs nothing special but
 //! `keepalive` and `flushGovernance()`.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+#[allow(unused_imports)]
+use crate::prelude::*;
+use alloc::collections::VecDeque;
+
+use crate::small_map::{SmallMap, SmallSet};
 
 use serde_json::{Map, Value};
 
@@ -56,11 +60,11 @@ pub(super) struct Governance {
     /// When the head of the queue may be sent again after a failure.
     retry_at: f64,
     round_delay_ms: f64,
-    identified: HashSet<String>,
+    identified: SmallSet<String>,
     /// The session id before the server gave a thread id, and after a reset.
     client_session: String,
-    checks: HashMap<ReqId, (String, f64)>,
-    waits: HashMap<String, Wait>,
+    checks: SmallMap<ReqId, (String, f64)>,
+    waits: SmallMap<String, Wait>,
     failures: u32,
     open_until: f64,
 }
@@ -71,10 +75,10 @@ impl Governance {
             queue: VecDeque::new(),
             retry_at: 0.0,
             round_delay_ms: QUEUE_BACKOFF_START_MS,
-            identified: HashSet::new(),
+            identified: SmallSet::new(),
             client_session,
-            checks: HashMap::new(),
-            waits: HashMap::new(),
+            checks: SmallMap::new(),
+            waits: SmallMap::new(),
             failures: 0,
             open_until: 0.0,
         }
@@ -86,7 +90,7 @@ impl Governance {
         let checks = self.checks.values().map(|(_, deadline)| *deadline);
         let waits = self.waits.values().flat_map(|w| {
             let poll = w.polling.is_none().then_some(w.next_poll);
-            std::iter::once(w.deadline).chain(poll)
+            core::iter::once(w.deadline).chain(poll)
         });
         queue
             .into_iter()
@@ -402,7 +406,8 @@ impl Machine {
                 let e = &mut g.queue[i];
                 if e.retries < EVENT_RETRIES {
                     e.retries += 1;
-                    let backoff = cap.min(base * 2f64.powi(e.retries as i32 - 1)) * jitter;
+                    let backoff =
+                        cap.min(base * crate::fmath::powi(2.0, e.retries as i32 - 1)) * jitter;
                     g.retry_at = now_ms + wait.unwrap_or(backoff);
                 } else {
                     // Still failing: it stays queued and the queue tries again later.
@@ -752,10 +757,10 @@ impl Machine {
     /// Stop / reset / failure: every check and wait of the turn ends.
     pub(super) fn gov_abandon_turn(&mut self) {
         let Some(g) = self.gov.as_mut() else { return };
-        let reqs: Vec<ReqId> = std::mem::take(&mut g.checks)
+        let reqs: Vec<ReqId> = core::mem::take(&mut g.checks)
             .into_keys()
             .chain(
-                std::mem::take(&mut g.waits)
+                core::mem::take(&mut g.waits)
                     .into_values()
                     .filter_map(|w| w.polling),
             )
@@ -783,12 +788,12 @@ impl Machine {
             self.gov_check_result(req, call_id, status, body, now_ms);
             return true;
         }
-        if let Some(call_id) = g
+        let polled = g
             .waits
             .iter()
             .find(|(_, w)| w.polling == Some(req))
-            .map(|(id, _)| id.clone())
-        {
+            .map(|(id, _)| id.clone());
+        if let Some(call_id) = polled {
             self.gov_poll_result(call_id, status, body, now_ms);
             return true;
         }
@@ -830,8 +835,9 @@ impl Machine {
         for call_id in expired {
             self.gov_end_wait(&call_id);
             self.set_guardian_status(&call_id, "expired");
-            let secs =
-                (self.gov_config().map_or(0.0, |g| g.approval_timeout_ms) / 1000.0).round() as u64;
+            let secs = crate::fmath::round(
+                self.gov_config().map_or(0.0, |g| g.approval_timeout_ms) / 1000.0,
+            ) as u64;
             if let Some(name) = self.current_call(&call_id).map(|c| c.name.clone()) {
                 self.event(
                     "governance_decision",

@@ -11,7 +11,9 @@
 //! [`Effect::MessagesChanged`] placed before the other effects of the batch, so one network
 //! read costs one `onMessagesChange` and every callback sees the messages already updated.
 
-use std::collections::VecDeque;
+#[allow(unused_imports)]
+use crate::prelude::*;
+use alloc::collections::VecDeque;
 
 use serde_json::Value;
 
@@ -366,7 +368,7 @@ impl Machine {
     /// removed) since the last call; resets the mark. Lets the skin skip the unchanged prefix,
     /// so its cost per read does not grow with the conversation.
     pub fn take_changed_from(&mut self) -> usize {
-        std::mem::replace(&mut self.changed_from, self.messages.len())
+        core::mem::replace(&mut self.changed_from, self.messages.len())
     }
 
     fn push_message(&mut self, message: AgentMessage) -> usize {
@@ -777,7 +779,7 @@ impl Machine {
         let delay = delay_ms.unwrap_or_else(|| {
             let cap = retry
                 .max_delay_ms
-                .min(retry.base_delay_ms * 2f64.powi(r.retries as i32 - 1));
+                .min(retry.base_delay_ms * crate::fmath::powi(2.0, r.retries as i32 - 1));
             self.rng.next_f64() * cap.max(0.0)
         });
         r.state = ReqState::Backoff {
@@ -807,7 +809,7 @@ impl Machine {
             for req in due {
                 m.dispatch(req, now_ms);
             }
-            let secs = (idle / 1000.0).round() as u64;
+            let secs = crate::fmath::round(idle / 1000.0) as u64;
             for (req, streaming) in silent {
                 if streaming {
                     m.fail_request(req, format!("The response stalled: no data for {secs} s"));
@@ -823,7 +825,7 @@ impl Machine {
             }
             if m.token_fetching && m.token_since + m.config.token_timeout_ms <= now_ms {
                 m.token_fetching = false;
-                let secs = (m.config.token_timeout_ms / 1000.0).round() as u64;
+                let secs = crate::fmath::round(m.config.token_timeout_ms / 1000.0) as u64;
                 let text = format!(
                     "Could not get a session token: getSessionToken() did not settle within {secs} s"
                 );

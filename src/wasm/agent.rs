@@ -3,7 +3,9 @@
 //! message, `onStreamingChange(true)` and `message_sent` before `sendMessage` returns) happen
 //! inside the call; the returned promise settles later.
 
-use std::rc::Rc;
+#[allow(unused_imports)]
+use crate::prelude::*;
+use alloc::rc::Rc;
 
 use js_sys::{Function, Object, Promise};
 use wasm_bindgen::prelude::*;
@@ -60,8 +62,6 @@ impl Agent {
     /// `new Agent(options)`: validates at once (TypeError naming the option); fetches nothing.
     #[wasm_bindgen(constructor)]
     pub fn new(options: JsValue) -> Result<Agent, JsValue> {
-        #[cfg(feature = "panic-hook")]
-        console_error_panic_hook::set_once();
         let Parsed { config, js } = parse(&options).map_err(|e| type_error(&e))?;
         let snapshot = Object::assign(&Object::new(), options.unchecked_ref());
         let mut machine = Machine::new(config, seed());
@@ -219,7 +219,9 @@ impl Agent {
         };
         let limit = match limit.as_f64() {
             _ if limit.is_undefined() => None,
-            Some(n) if n >= 1.0 && n.fract() == 0.0 && n <= 1_000_000.0 => Some(n as u32),
+            Some(n) if n >= 1.0 && crate::fmath::fract(n) == 0.0 && n <= 1_000_000.0 => {
+                Some(n as u32)
+            }
             _ => {
                 return Promise::reject(&type_error(
                     "listThreads: limit must be a positive whole number",

@@ -3,6 +3,8 @@
 //! with `JSON.stringify`'s semantics that reports what cannot be JSON (functions, symbols,
 //! BigInt, cycles) instead of dropping it silently.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use js_sys::{Array, Object, Reflect};
 use serde_json::{Map, Number, Value};
 use wasm_bindgen::prelude::*;

@@ -6,9 +6,11 @@
 //! in `spawn_local` tasks that report to the machine and call [`drive`] again. After the agent
 //! is dropped, every task finds it shut down and stops.
 
-use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
-use std::rc::{Rc, Weak};
+#[allow(unused_imports)]
+use crate::prelude::*;
+use crate::small_map::SmallMap;
+use alloc::rc::{Rc, Weak};
+use core::cell::{Cell, RefCell};
 
 use js_sys::{Function, Object, Promise, Uint8Array};
 use serde_json::Value;
@@ -167,11 +169,11 @@ pub struct Inner {
     pub js: RefCell<JsSide>,
     pub options: RefCell<JsValue>,
     /// In-flight fetches by request, with the attempt number that started each.
-    fetches: RefCell<HashMap<ReqId, (u64, AbortController)>>,
+    fetches: RefCell<SmallMap<ReqId, (u64, AbortController)>>,
     attempts: Cell<u64>,
-    tools: RefCell<HashMap<String, AbortController>>,
-    pub turns: RefCell<HashMap<TurnId, Function>>,
-    pub history: RefCell<HashMap<OpId, (Function, Function, String)>>,
+    tools: RefCell<SmallMap<String, AbortController>>,
+    pub turns: RefCell<SmallMap<TurnId, Function>>,
+    pub history: RefCell<SmallMap<OpId, (Function, Function, String)>>,
     cache: RefCell<MessageCache>,
     /// `flushGovernance()` calls waiting for the audit queue to empty: resolve, timer, and
     /// the timer's callback (dropped with the entry, whether or not it fired).
@@ -348,7 +350,7 @@ pub fn flush_governance(inner: &Rc<Inner>, timeout_ms: f64) -> Promise {
             // freeing a closure until its current call returns.
             let removed: Vec<Flush> = weak.upgrade().map_or_else(Vec::new, |inner| {
                 let mut flushes = inner.flushes.borrow_mut();
-                let (gone, kept) = std::mem::take(&mut *flushes)
+                let (gone, kept) = core::mem::take(&mut *flushes)
                     .into_iter()
                     .partition(|(f, _, _)| Object::is(f, &me));
                 *flushes = kept;
@@ -397,7 +399,6 @@ pub fn watch_visibility(inner: &Rc<Inner>) {
 /// it ends; 10–15 µs in Chromium) plus a callback per agent. Here a timer nothing waits for
 /// any more is left to fire (harmlessly), so back-to-back turns, of one agent or of several,
 /// share one; in Node it is unref'd meanwhile so that it does not keep the process alive.
-#[derive(Default)]
 struct Clock {
     /// The pending setTimeout: when it fires, and its id.
     armed: Option<(f64, JsValue)>,
@@ -409,9 +410,25 @@ struct Clock {
     waiting: Vec<(Weak<Inner>, f64)>,
 }
 
-thread_local! {
-    static CLOCK: RefCell<Clock> = RefCell::default();
+/// A module-wide value. The .wasm is built without threads (no atomics, no shared memory),
+/// so every access is from the one thread that instantiated it.
+struct ModuleWide<T>(T);
+
+// SAFETY: see above: there is no second thread to share it with.
+unsafe impl<T> Sync for ModuleWide<T> {}
+
+impl<T> ModuleWide<T> {
+    fn with<R>(&self, f: impl FnOnce(&T) -> R) -> R {
+        f(&self.0)
+    }
 }
+
+static CLOCK: ModuleWide<RefCell<Clock>> = ModuleWide(RefCell::new(Clock {
+    armed: None,
+    held: false,
+    callback: None,
+    waiting: Vec::new(),
+}));
 
 impl Clock {
     /// Arm, keep, or release the timer for the earliest time an agent waits for.
@@ -913,10 +930,10 @@ pub fn shutdown(inner: &Rc<Inner>) {
     if inner.closed.replace(true) {
         return;
     }
-    for (_, (_, c)) in std::mem::take(&mut *inner.fetches.borrow_mut()).into_iter() {
+    for (_, (_, c)) in core::mem::take(&mut *inner.fetches.borrow_mut()).into_iter() {
         c.abort();
     }
-    for (_, c) in std::mem::take(&mut *inner.tools.borrow_mut()).into_iter() {
+    for (_, c) in core::mem::take(&mut *inner.tools.borrow_mut()).into_iter() {
         c.abort();
     }
     arm_timer(inner); // closed: the clock forgets this agent
@@ -931,13 +948,13 @@ pub fn shutdown(inner: &Rc<Inner>) {
         clear_timeout(&timer);
         call(&resolve, &[&JsValue::FALSE]);
     }
-    let turns: Vec<Function> = std::mem::take(&mut *inner.turns.borrow_mut())
+    let turns: Vec<Function> = core::mem::take(&mut *inner.turns.borrow_mut())
         .into_values()
         .collect();
     for resolve in turns {
         call(&resolve, &[]);
     }
-    let ops: Vec<Function> = std::mem::take(&mut *inner.history.borrow_mut())
+    let ops: Vec<Function> = core::mem::take(&mut *inner.history.borrow_mut())
         .into_values()
         .map(|(_, reject, _)| reject)
         .collect();

@@ -1,16 +1,23 @@
-//! The global allocator: the standard one (dlmalloc on wasm32), counting the bytes it has
-//! live, so the benchmark can tell whether `resetConversation()` gives back what a
-//! conversation took. (A wasm memory never shrinks: its size says how much the module once
-//! needed, not what it holds now.)
+//! The global allocator: dlmalloc (the one std uses on wasm32; a crate here, since the shipped
+//! .wasm is `no_std`), counting the bytes it has live, so the benchmark can tell whether
+//! `resetConversation()` gives back what a conversation took. (A wasm memory never shrinks:
+//! its size says how much the module once needed, not what it holds now.)
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+#[allow(unused_imports)]
+use crate::prelude::*;
+use core::alloc::{GlobalAlloc, Layout};
+use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+#[cfg(not(feature = "std"))]
+use dlmalloc::GlobalDlmalloc as System;
+#[cfg(feature = "std")]
+use std::alloc::System;
 
 struct Counting;
 
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 
-// SAFETY: every call is forwarded unchanged to `System`, which upholds the contract; the
+// SAFETY: every call is forwarded unchanged to the allocator, which upholds the contract; the
 // counter is only bookkeeping.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {

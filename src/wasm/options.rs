@@ -2,7 +2,9 @@
 //! plain-data [`Config`] for the machine, and the JS side kept in the skin (callbacks, tool
 //! `execute` functions, Standard Schemas, `context`).
 
-use std::collections::BTreeMap;
+#[allow(unused_imports)]
+use crate::prelude::*;
+use alloc::collections::BTreeMap;
 
 use js_sys::{Array, Function, Object};
 use serde_json::Value;
@@ -107,7 +109,7 @@ fn retry_config(o: &JsValue) -> R<RetryConfig> {
         }
     };
     if let Some(n) = field("maxRetries")? {
-        if n.fract() != 0.0 || n > 100.0 {
+        if crate::fmath::fract(n) != 0.0 || n > 100.0 {
             return Err("options.retry.maxRetries must be a whole number from 0 to 100".into());
         }
         retry.max_retries = n as u32;
