@@ -4,7 +4,7 @@
 
 #[allow(unused_imports)]
 use crate::prelude::*;
-use alloc::collections::BTreeMap;
+use crate::small_map::SmallMap;
 
 use serde_json::Value;
 
@@ -54,7 +54,7 @@ pub struct GovernanceConfig {
     pub endpoint: String,
     pub agent_id: String,
     pub mode: GovernanceMode,
-    pub tools: BTreeMap<String, ToolAttributes>,
+    pub tools: SmallMap<String, ToolAttributes>,
     pub approval_timeout_ms: f64,
     pub poll_interval_ms: f64,
     pub fail_on_circuit_open: bool,
@@ -66,7 +66,7 @@ impl GovernanceConfig {
             endpoint: endpoint.into(),
             agent_id: agent_id.into(),
             mode: GovernanceMode::LogOnly,
-            tools: BTreeMap::new(),
+            tools: SmallMap::new(),
             approval_timeout_ms: 120_000.0,
             poll_interval_ms: 3_000.0,
             fail_on_circuit_open: false,
@@ -109,7 +109,7 @@ pub struct Config {
     pub throttle_ms: f64,
     pub tools: Vec<ToolSpec>,
     /// `builtinToolMeta[name].displayName`.
-    pub builtin_display_names: BTreeMap<String, String>,
+    pub builtin_display_names: SmallMap<String, String>,
     pub governance: Option<GovernanceConfig>,
 }
 
@@ -129,7 +129,7 @@ impl Config {
             token_timeout_ms: 30_000.0,
             throttle_ms: 0.0,
             tools: Vec::new(),
-            builtin_display_names: BTreeMap::new(),
+            builtin_display_names: SmallMap::new(),
             governance: None,
         }
     }

@@ -105,6 +105,13 @@ impl<K, V> SmallMap<K, V> {
     }
 }
 
+/// Maps are equal when they hold the same entries, in any order.
+impl<K: PartialEq, V: PartialEq> PartialEq for SmallMap<K, V> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().all(|(k, v)| other.get(k) == Some(v))
+    }
+}
+
 impl<K, V> IntoIterator for SmallMap<K, V> {
     type Item = (K, V);
     type IntoIter = alloc::vec::IntoIter<(K, V)>;
@@ -184,7 +191,19 @@ mod tests {
         assert_eq!(m.get("b"), Some(&2));
         assert_eq!(m.remove("a"), Some(1));
         assert!(!m.contains_key("a"));
-        m.retain(|_, v| *v != 2);
+        let mut other: SmallMap<String, i32> = SmallMap::new();
+        other.insert("b".into(), 2);
+        assert_eq!(m, other);
+        other.insert("c".into(), 3);
+        assert_ne!(m, other);
+        m.insert("c".into(), 3);
+        let mut reordered: SmallMap<String, i32> = SmallMap::new();
+        reordered.insert("c".into(), 3);
+        reordered.insert("b".into(), 2);
+        assert_eq!(m, reordered);
+        reordered.insert("b".into(), 4);
+        assert_ne!(m, reordered);
+        m.retain(|_, v| *v < 2);
         assert!(m.is_empty());
 
         let mut s: SmallSet<String> = SmallSet::new();

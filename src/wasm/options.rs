@@ -4,7 +4,6 @@
 
 #[allow(unused_imports)]
 use crate::prelude::*;
-use alloc::collections::BTreeMap;
 
 use js_sys::{Array, Function, Object};
 use serde_json::Value;
@@ -365,7 +364,7 @@ pub fn parse(o: &JsValue) -> R<Parsed> {
         if !meta.is_object() {
             return Err("options.builtinToolMeta must be an object".into());
         }
-        let mut names = BTreeMap::new();
+        let mut names = crate::small_map::SmallMap::new();
         for key in Object::keys(meta.unchecked_ref::<Object>()).iter() {
             let Some(k) = key.as_string() else { continue };
             let entry = get(&meta, &k);
