@@ -35,7 +35,7 @@ const GROUPS = [
   ['formatting machinery (core::fmt)', /core::fmt|core\[[0-9a-f]+\]::fmt|fmt::Write|Formatter|Debug/],
   ['allocator (dlmalloc)', /dlmalloc/],
   ['wasm-bindgen / js-sys / web-sys glue', /wasm_bindgen|js_sys|web_sys|externref|shim|__wbindgen|__wbg/],
-  ['collections (BTreeMap, HashMap, Vec)', /btree|hashbrown|HashMap|raw_vec|vec::/],
+  ['collections (BTreeMap, Vec, SmallMap)', /btree|hashbrown|HashMap|raw_vec|vec::|kapa_agent_wasm::small_map/],
   ['core / alloc / std, other', /./],
 ];
 const sizes = new Map(GROUPS.map(([g]) => [g, 0]));

@@ -5,8 +5,9 @@
 //! ## Architecture: a pure core and a thin wasm skin
 //!
 //! * The **core** ([`machine`], [`protocol`], [`decode`], [`schema`], [`messages`],
-//!   [`options`], and [`json`], which reads and writes JSON text without serde's
-//!   (de)serializers) is plain Rust with no I/O, clock or JS types. [`machine::Machine`] is the
+//!   [`options`], [`json`], which reads and writes JSON text without serde's
+//!   (de)serializers, and [`small_map`], the maps of the few entries kept by id) is plain
+//!   Rust with no I/O, clock or JS types. [`machine::Machine`] is the
 //!   whole agent loop as a state machine: the driver reports what happened (`send_message`,
 //!   `handle_token`, `handle_chunk`, `handle_tool_result`, `handle_timer`, … always with the
 //!   current time) and drains [`machine::Machine::poll`] for [`machine::Effect`]s to perform.
