@@ -11,10 +11,14 @@ rm -rf pkg
 # registry cache) out of the shipped .wasm, which also makes the file the same on any machine.
 cargo_home="${CARGO_HOME:-$HOME/.cargo}"
 export RUSTFLAGS="${RUSTFLAGS:-} --remap-path-prefix=$cargo_home/registry/src=/crates --remap-path-prefix=$PWD=."
-wasm-pack --log-level warn build --release --target web --out-dir pkg --out-name kapa_agent_wasm --no-pack
+# FEATURES (e.g. FEATURES=panic-hook) builds with those cargo features; the size budget is then
+# not checked.
+wasm-pack --log-level warn build --release --target web --out-dir pkg --out-name kapa_agent_wasm --no-pack \
+  ${FEATURES:+-- --features "$FEATURES"}
 
-# A current wasm-opt from npm (Debian's binaryen 108 breaks wasm-bindgen's externref table).
-if [ ! -x scripts/node_modules/.bin/wasm-opt ]; then
+# A current wasm-opt from npm (Debian's binaryen 108 breaks wasm-bindgen's externref table),
+# and esbuild for the JS below.
+if [ ! -x scripts/node_modules/.bin/wasm-opt ] || [ ! -x scripts/node_modules/.bin/esbuild ]; then
   (cd scripts && npm install --no-audit --no-fund --silent)
 fi
 scripts/node_modules/.bin/wasm-opt pkg/kapa_agent_wasm_bg.wasm -Oz --enable-bulk-memory \
@@ -24,5 +28,15 @@ scripts/node_modules/.bin/wasm-opt pkg/kapa_agent_wasm_bg.wasm -Oz --enable-bulk
 
 cp pkg-template/index.js pkg-template/index.d.ts pkg-template/README.md pkg/
 node pkg-template/assemble.mjs
+
+# wasm-bindgen's glue and our snippets are minified, each file on its own (no bundling:
+# imports and the .wasm URL stay as they are; names are kept, so `Agent.name` and stack
+# traces read as in the source), for the browsers that run the entry's top-level await. A
+# plain page loads these files as they are; bundlers minify again anyway. The entry
+# (index.js, 2 KiB) stays as written: its `/* @vite-ignore */` comments must survive. The
+# readable sources are src/wasm/*.js and wasm-bindgen's output.
+scripts/node_modules/.bin/esbuild pkg/kapa_agent_wasm.js $(find pkg/snippets -name '*.js') \
+  --minify --keep-names --format=esm --target=chrome89,firefox89,safari15,node20 \
+  --log-level=warning --allow-overwrite --outbase=pkg --outdir=pkg
 
 node pkg-template/size.mjs

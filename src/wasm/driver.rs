@@ -417,6 +417,9 @@ struct ModuleWide<T>(T);
 // SAFETY: see above: there is no second thread to share it with.
 unsafe impl<T> Sync for ModuleWide<T> {}
 
+#[cfg(target_feature = "atomics")]
+compile_error!("ModuleWide assumes a single-threaded wasm (no atomics, no shared memory)");
+
 impl<T> ModuleWide<T> {
     fn with<R>(&self, f: impl FnOnce(&T) -> R) -> R {
         f(&self.0)

@@ -19,13 +19,22 @@ mod options;
 
 /// A Rust panic (a bug: nothing external may cause one) traps, so the JS call that hit it
 /// throws a `RuntimeError: unreachable`. Formatting no message keeps core's panic-message
-/// machinery out of the .wasm; build with `--features panic-hook` to have the message (and
-/// its source location) printed with `console.error` first.
+/// machinery out of the .wasm; `FEATURES=panic-hook bash scripts/build-pkg.sh` builds a
+/// package that prints the first panic's message and source location with `console.error`
+/// first. (With `--features std`, as the glue tests build, std's own handler is used.)
 #[cfg(not(feature = "std"))]
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
     #[cfg(feature = "panic-hook")]
-    web_sys::console::error_1(&alloc::format!("kapa-agent-wasm panicked: {info}").into());
+    {
+        use core::sync::atomic::{AtomicBool, Ordering::Relaxed};
+        // Once only: formatting allocates, and a panic out of memory must not recurse.
+        static REPORTED: AtomicBool = AtomicBool::new(false);
+        if !REPORTED.swap(true, Relaxed) {
+            let text = alloc::format!("kapa-agent-wasm panicked: {info}");
+            web_sys::console::error_1(&text.into());
+        }
+    }
     let _ = info;
     core::arch::wasm32::unreachable()
 }

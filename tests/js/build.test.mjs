@@ -118,6 +118,22 @@ test('packed package: name, exports and a shipped .d.ts', async () => {
   assert.ok(fs.existsSync(path.join(here, 'node_modules', 'kapa-agent-wasm', types)), `${types} is shipped`);
 });
 
+test('shipped JS: glue and snippets minified with their names kept, the entry as written', async () => {
+  const pkg = path.join(here, 'node_modules', 'kapa-agent-wasm');
+  const mod = await import('kapa-agent-wasm');
+  assert.equal(mod.Agent.name, 'Agent');
+  assert.equal(mod.ThreadNotFoundError.name, 'ThreadNotFoundError');
+  const glue = fs.readFileSync(path.join(pkg, 'kapa_agent_wasm.js'), 'utf8');
+  assert.ok(glue.split('\n').length < 40, 'wasm-bindgen glue is minified');
+  // Vite reads these comments on the entry's dynamic imports (scripts/build-pkg.sh).
+  assert.match(fs.readFileSync(path.join(pkg, 'index.js'), 'utf8'), /\/\* @vite-ignore \*\//);
+  // esbuild's target keeps the syntax to what browsers with top-level await run: class
+  // static blocks (which --keep-names emits for newer targets) need Safari 16.4.
+  for (const file of walk(pkg).filter((f) => f.endsWith('.js'))) {
+    assert.doesNotMatch(fs.readFileSync(file, 'utf8'), /static\s*\{/, path.relative(pkg, file));
+  }
+});
+
 test('the shipped files name no path of the machine that built them', () => {
   // Panic locations embed source paths; scripts/build-pkg.sh remaps them (--remap-path-prefix).
   const pkg = path.join(here, 'node_modules', 'kapa-agent-wasm');
