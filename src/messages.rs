@@ -156,6 +156,18 @@ impl AgentMessage {
         }
     }
 
+    /// An assistant message's content, blocks and error flag; `None` for a user message.
+    pub fn assistant_parts(&self) -> Option<(&str, &[ContentBlock], bool)> {
+        match self {
+            AgentMessage::Assistant {
+                content,
+                blocks,
+                is_error,
+            } => Some((content, blocks, *is_error)),
+            AgentMessage::User { .. } => None,
+        }
+    }
+
     /// Every tool call of an assistant message, in order.
     pub fn tool_calls(&self) -> impl Iterator<Item = &ToolCallDisplay> {
         let blocks: &[ContentBlock] = match self {

@@ -75,18 +75,13 @@ enum Change<'a> {
 
 /// What changed in `message` since `prev` was built.
 fn assistant_change<'a>(message: &'a AgentMessage, prev: &AssistantJs) -> Change<'a> {
-    let AgentMessage::Assistant {
-        content,
-        blocks,
-        is_error,
-    } = message
-    else {
+    let Some((content, blocks, is_error)) = message.assistant_parts() else {
         return Change::Rebuild;
     };
     let Some((ContentBlock::Text { content: text }, earlier)) = blocks.split_last() else {
         return Change::Rebuild;
     };
-    let same_shape = *is_error == prev.is_error
+    let same_shape = is_error == prev.is_error
         && blocks.len() == prev.block_count
         && earlier.iter().zip(&prev.tool_blocks).all(|(b, t)| match t {
             Some(t) => t == b,
@@ -103,14 +98,7 @@ fn assistant_change<'a>(message: &'a AgentMessage, prev: &AssistantJs) -> Change
 
 /// What to remember of an assistant message once its JS object is built.
 fn assistant_memo(message: &AgentMessage) -> Option<AssistantJs> {
-    let AgentMessage::Assistant {
-        content,
-        blocks,
-        is_error,
-    } = message
-    else {
-        return None;
-    };
+    let (content, blocks, is_error) = message.assistant_parts()?;
     Some(AssistantJs {
         content_len: content.len(),
         block_count: blocks.len(),
@@ -125,7 +113,7 @@ fn assistant_memo(message: &AgentMessage) -> Option<AssistantJs> {
                 tool => Some(tool.clone()),
             })
             .collect(),
-        is_error: *is_error,
+        is_error,
     })
 }
 
