@@ -22,7 +22,7 @@ const pkg = {
   },
   files,
   sideEffects: ['./index.js', './kapa_agent_wasm.js', './snippets/*'],
-  engines: { node: '>=20' },
+  engines: { node: '>=20.16' },
   peerDependencies: { zod: '^3.24 || ^4', 'zod-to-json-schema': '^3' },
   peerDependenciesMeta: { zod: { optional: true }, 'zod-to-json-schema': { optional: true } },
   keywords: ['kapa', 'agent', 'ai', 'wasm', 'webassembly', 'sdk'],

@@ -26,17 +26,21 @@ scripts/node_modules/.bin/wasm-opt pkg/kapa_agent_wasm_bg.wasm -Oz --enable-bulk
   --enable-reference-types --enable-multivalue --strip-debug --strip-producers \
   -o pkg/kapa_agent_wasm_bg.wasm
 
-cp pkg-template/index.js pkg-template/index.d.ts pkg-template/README.md pkg/
-node pkg-template/assemble.mjs
-
-# wasm-bindgen's glue and our snippets are minified, each file on its own (no bundling:
-# imports and the .wasm URL stay as they are; names are kept, so `Agent.name` and stack
-# traces read as in the source), for the browsers that run the entry's top-level await. A
-# plain page loads these files as they are; bundlers minify again anyway. The entry
-# (index.js, 2 KiB) stays as written: its `/* @vite-ignore */` comments must survive. The
-# readable sources are src/wasm/*.js and wasm-bindgen's output.
+cp pkg-template/index.d.ts pkg-template/README.md pkg/
+# The entry: pkg-template/index.js and its modules in pkg-template/lib/, bundled into one file
+# (one request for a plain page; the glue is imported by it, not bundled into it).
+# wasm-bindgen's glue and our snippets are minified too, each file on its own (imports and the
+# .wasm URL stay as they are). Names are kept, so `Agent.name` and stack traces read as in the
+# source; the target is the oldest browsers that run the entry as written (private methods).
+# A plain page loads these files as they are; bundlers minify again anyway. The readable
+# sources are pkg-template/, src/wasm/*.js and wasm-bindgen's output.
+target=chrome84,firefox90,safari15,node20
+scripts/node_modules/.bin/esbuild pkg-template/index.js --bundle --format=esm \
+  --external:./kapa_agent_wasm.js --minify --keep-names --target=$target --log-level=warning \
+  --outfile=pkg/index.js
 scripts/node_modules/.bin/esbuild pkg/kapa_agent_wasm.js $(find pkg/snippets -name '*.js') \
-  --minify --keep-names --format=esm --target=chrome89,firefox89,safari15,node20 \
+  --minify --keep-names --format=esm --target=$target \
   --log-level=warning --allow-overwrite --outbase=pkg --outdir=pkg
+node pkg-template/assemble.mjs
 
 node pkg-template/size.mjs

@@ -25,6 +25,8 @@ extern "C" {
     fn make_throwing_options(log: &JsValue) -> JsValue;
     #[wasm_bindgen(js_name = makeReentrantOptions)]
     fn make_reentrant_options(state: &JsValue, get_agent: &JsValue) -> JsValue;
+    #[wasm_bindgen(js_name = splitOptions)]
+    fn split_options(options: &JsValue) -> JsValue;
     #[wasm_bindgen(catch, js_name = scenarioStopAbortsTool)]
     async fn scenario_stop_aborts_tool(agent: JsValue, state: &JsValue)
         -> Result<JsValue, JsValue>;
@@ -45,6 +47,12 @@ fn get(o: &JsValue, k: &str) -> JsValue {
     Reflect::get(o, &k.into()).unwrap()
 }
 
+/// An agent over `options`, split as the package entry would hand them over.
+fn agent(options: JsValue) -> Agent {
+    let split = split_options(&options);
+    Agent::new(get(&split, "config"), get(&split, "js")).unwrap()
+}
+
 fn fail(e: JsValue) -> ! {
     panic!(
         "{}",
@@ -58,7 +66,7 @@ fn fail(e: JsValue) -> ! {
 async fn stop_aborts_a_tool_that_never_settles() {
     let state: JsValue = Object::new().into();
     let made = make_tool_options(&state);
-    let agent = Agent::new(get(&made, "options")).unwrap();
+    let agent = agent(get(&made, "options"));
     scenario_stop_aborts_tool(agent.into(), &state)
         .await
         .unwrap_or_else(|e| fail(e));
@@ -67,7 +75,7 @@ async fn stop_aborts_a_tool_that_never_settles() {
 #[wasm_bindgen_test]
 async fn callbacks_that_throw_do_not_break_the_agent() {
     let log: JsValue = Object::new().into();
-    let agent = Agent::new(make_throwing_options(&log)).unwrap();
+    let agent = agent(make_throwing_options(&log));
     scenario_throwing_callbacks(agent.into(), &log)
         .await
         .unwrap_or_else(|e| fail(e));
@@ -81,7 +89,7 @@ async fn callbacks_and_tools_can_call_back_into_the_agent() {
     let reader = slot.clone();
     let get_agent = Closure::<dyn Fn() -> JsValue>::new(move || reader.borrow().clone());
     let options = make_reentrant_options(&state, get_agent.as_ref());
-    let agent: JsValue = Agent::new(options).unwrap().into();
+    let agent: JsValue = agent(options).into();
     *slot.borrow_mut() = agent.clone();
     scenario_reentrancy(agent, &state)
         .await
@@ -91,7 +99,7 @@ async fn callbacks_and_tools_can_call_back_into_the_agent() {
 
 #[wasm_bindgen_test]
 async fn tool_results_of_every_kind() {
-    let agent = Agent::new(make_result_options()).unwrap();
+    let agent = agent(make_result_options());
     scenario_tool_results(agent.into())
         .await
         .unwrap_or_else(|e| fail(e));
@@ -100,7 +108,7 @@ async fn tool_results_of_every_kind() {
 #[wasm_bindgen_test]
 async fn freeing_mid_turn_aborts_the_request() {
     let made = make_options(&JsValue::UNDEFINED);
-    let agent = Agent::new(get(&made, "options")).unwrap();
+    let agent = agent(get(&made, "options"));
     scenario_free_mid_turn(agent.into())
         .await
         .unwrap_or_else(|e| fail(e));
@@ -109,21 +117,24 @@ async fn freeing_mid_turn_aborts_the_request() {
 #[wasm_bindgen_test]
 async fn the_token_never_reaches_messages_or_events() {
     let made = make_options(&JsValue::UNDEFINED);
-    let agent = Agent::new(get(&made, "options")).unwrap();
+    let agent = agent(get(&made, "options"));
     scenario_token_not_leaked(agent.into(), &get(&made, "log"))
         .await
         .unwrap_or_else(|e| fail(e));
 }
 
 #[wasm_bindgen_test]
-fn bad_options_throw_type_errors_naming_the_option() {
+fn options_that_skipped_the_entry_are_refused_with_a_type_error() {
+    // The entry checks AgentOptions (TypeErrors naming the option: tests/js); the Rust agent
+    // takes only what it split them into, and refuses anything else without trapping.
     let made = make_options(&JsValue::UNDEFINED);
-    let options = get(&made, "options");
-    Reflect::set(&options, &"projectId".into(), &JsValue::from(5)).unwrap();
-    let err = Agent::new(options)
-        .err()
-        .expect("a bad projectId must throw");
-    assert!(err.is_instance_of::<js_sys::TypeError>());
-    let message = get(&err, "message").as_string().unwrap();
-    assert!(message.contains("projectId"), "{message}");
+    for (config, js) in [
+        (get(&made, "options"), JsValue::UNDEFINED),
+        (JsValue::from(5), JsValue::NULL),
+    ] {
+        let err = Agent::new(config, js).err().expect("refused");
+        assert!(err.is_instance_of::<js_sys::TypeError>());
+        let message = get(&err, "message").as_string().unwrap();
+        assert!(message.contains("package entry"), "{message}");
+    }
 }

@@ -7,14 +7,14 @@
 use crate::prelude::*;
 use alloc::rc::Rc;
 
-use js_sys::{Function, Object, Promise};
+use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 
-use super::convert::{error, error_classes, get, type_error};
+use super::convert::{error, get, type_error};
 use super::driver::{
     drive, flush_governance, history_error, messages_array, now, shutdown, watch_visibility, Inner,
 };
-use super::options::{parse, Parsed};
+use super::options::{read, Parsed};
 use crate::machine::{Busy, HistoryError, Machine, OpId};
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -59,14 +59,14 @@ use wasm_bindgen::JsCast;
 
 #[wasm_bindgen]
 impl Agent {
-    /// `new Agent(options)`: validates at once (TypeError naming the option); fetches nothing.
+    /// The agent over options the package entry checked and split (`pkg-template/lib/
+    /// options.js`: `config` for the machine, `js` for the callbacks); fetches nothing.
     #[wasm_bindgen(constructor)]
-    pub fn new(options: JsValue) -> Result<Agent, JsValue> {
-        let Parsed { config, js } = parse(&options).map_err(|e| type_error(&e))?;
-        let snapshot = Object::assign(&Object::new(), options.unchecked_ref());
+    pub fn new(config: JsValue, js: JsValue) -> Result<Agent, JsValue> {
+        let Parsed { config, js } = read(&config, &js).ok_or_else(not_checked)?;
         let mut machine = Machine::new(config, seed());
         machine.set_pattern_matcher(Box::new(js_pattern_test));
-        let inner = Inner::new(machine, js, snapshot.into());
+        let inner = Inner::new(machine, js);
         watch_visibility(&inner);
         Ok(Agent { inner })
     }
@@ -129,20 +129,13 @@ impl Agent {
         }
     }
 
-    /// Change options without resetting. Validates like the constructor; on error nothing changes.
-    #[wasm_bindgen(js_name = updateOptions)]
-    pub fn update_options(&self, partial: JsValue) -> Result<(), JsValue> {
-        if !partial.is_object() {
-            return Err(type_error(
-                "updateOptions(partial): partial must be an object",
-            ));
-        }
-        let merged = Object::assign(&Object::new(), self.inner.options.borrow().unchecked_ref());
-        let merged = Object::assign(&merged, partial.unchecked_ref());
-        let Parsed { config, js } = parse(&merged).map_err(|e| type_error(&e))?;
+    /// `updateOptions`: the entry merged and checked the options; this swaps them in
+    /// without resetting.
+    #[wasm_bindgen(js_name = setOptions)]
+    pub fn set_options(&self, config: JsValue, js: JsValue) -> Result<(), JsValue> {
+        let Parsed { config, js } = read(&config, &js).ok_or_else(not_checked)?;
         self.inner.machine.borrow_mut().set_config(config);
         *self.inner.js.borrow_mut() = js;
-        *self.inner.options.borrow_mut() = merged.into();
         Ok(())
     }
 
@@ -272,22 +265,16 @@ impl Drop for Agent {
     }
 }
 
-/// The history error classes, for the package entry to re-export.
-#[wasm_bindgen(js_name = __errorClasses, skip_typescript)]
-pub fn error_classes_export() -> JsValue {
-    error_classes()
+/// Options that did not come through the package entry's checks.
+fn not_checked() -> JsValue {
+    type_error("kapa-agent-wasm: construct the Agent through the package entry")
 }
 
-/// Registers `zod-to-json-schema` for Zod 3 schemas (the entry does it when the peer is installed).
-#[wasm_bindgen(js_name = __setZodToJsonSchema, skip_typescript)]
-pub fn set_zod_to_json_schema(f: JsValue) {
-    super::options::set_zod_to_json_schema(&f);
-}
-
-/// Registers zod 4's `z.toJSONSchema` (the entry does it when `zod` 4 is installed).
-#[wasm_bindgen(js_name = __setZod4ToJSONSchema, skip_typescript)]
-pub fn set_zod4_to_json_schema(f: JsValue) {
-    super::options::set_zod4_to_json_schema(&f);
+/// The package entry registers how errors are made, so that the history errors are instances
+/// of the classes it exports.
+#[wasm_bindgen(js_name = __setErrorFactory, skip_typescript)]
+pub fn set_error_factory(factory: JsValue) {
+    super::convert::set_error_factory(&factory);
 }
 
 /// Bytes the module's Rust side holds now, for the benchmark's memory figures (not part of

@@ -14,8 +14,8 @@ use wasm_bindgen::JsCast;
 extern "C" {
     #[wasm_bindgen(js_name = makeError)]
     pub fn make_error(kind: &str, detail: &str) -> JsValue;
-    #[wasm_bindgen(js_name = errorClasses)]
-    pub fn error_classes() -> JsValue;
+    #[wasm_bindgen(js_name = setErrorFactory)]
+    pub fn set_error_factory(factory: &JsValue);
 }
 
 #[wasm_bindgen]

@@ -155,7 +155,6 @@ fn message_js(message: &AgentMessage, prev: Option<(&JsValue, &AssistantJs)>) ->
 pub struct Inner {
     pub machine: RefCell<Machine>,
     pub js: RefCell<JsSide>,
-    pub options: RefCell<JsValue>,
     /// In-flight fetches by request, with the attempt number that started each.
     fetches: RefCell<SmallMap<ReqId, (u64, AbortController)>>,
     attempts: Cell<u64>,
@@ -189,11 +188,10 @@ impl Inner {
                 .is_some_and(|(a, _)| *a == attempt)
     }
 
-    pub fn new(machine: Machine, js: JsSide, options: JsValue) -> Rc<Self> {
+    pub fn new(machine: Machine, js: JsSide) -> Rc<Self> {
         Rc::new(Inner {
             machine: RefCell::new(machine),
             js: RefCell::new(js),
-            options: RefCell::new(options),
             fetches: RefCell::default(),
             attempts: Cell::new(0),
             tools: RefCell::default(),

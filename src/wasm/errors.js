@@ -1,38 +1,13 @@
-// The history error classes: real Error subclasses, so `instanceof` and `name` work.
-// Rust creates them through makeError(); the package entry re-exports the classes.
+// Errors made by Rust. The package entry registers the factory that makes the error classes
+// it exports (setErrorFactory), so that `instanceof` works with the classes a page imports;
+// until then (and in the glue tests) plain TypeError / Error.
 
-export class SessionWithoutOwnerError extends Error {
-  constructor(message = 'This session has no owner: history needs a session token created with an external_owner_id') {
-    super(message);
-    this.name = 'SessionWithoutOwnerError';
-  }
-}
+let factory = (kind, detail) => (kind === 'type' ? new TypeError(detail) : new Error(detail));
 
-export class HistoryDisabledError extends Error {
-  constructor(message = 'History is disabled: pass enableHistory: true to the Agent') {
-    super(message);
-    this.name = 'HistoryDisabledError';
-  }
-}
-
-export class ThreadNotFoundError extends Error {
-  constructor(threadId) {
-    super(`Thread not found: ${threadId}`);
-    this.name = 'ThreadNotFoundError';
-    this.threadId = threadId;
-  }
+export function setErrorFactory(f) {
+  factory = f;
 }
 
 export function makeError(kind, detail) {
-  switch (kind) {
-    case 'session_without_owner': return new SessionWithoutOwnerError();
-    case 'history_disabled': return new HistoryDisabledError();
-    case 'thread_not_found': return new ThreadNotFoundError(detail);
-    case 'type': return new TypeError(detail);
-    default: return new Error(detail);
-  }
-}
-
-export function errorClasses() {
-  return { SessionWithoutOwnerError, HistoryDisabledError, ThreadNotFoundError };
+  return factory(kind, detail);
 }

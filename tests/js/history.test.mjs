@@ -3,10 +3,14 @@ import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { HistoryDisabledError, SessionWithoutOwnerError, ThreadNotFoundError } from 'kapa-agent-wasm';
 import { startMockServer, stream, ev, reply, gate } from './helpers/mock-server.mjs';
-import { makeAgent, sleep, waitFor, toolCallsOf, isPlainDeep } from './helpers/agent.mjs';
+import { makeAgent, sleep, waitFor, toolCallsOf, isPlainDeep, ready } from './helpers/agent.mjs';
 
 let server;
-before(async () => (server = await startMockServer()));
+// SPEC's synchronous effects hold once the module is ready (before that, calls wait for it).
+before(async () => {
+  await ready;
+  server = await startMockServer();
+});
 after(() => server.close());
 beforeEach(() => server.reset());
 

@@ -4,11 +4,15 @@
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startMockServer, stream, ev } from './helpers/mock-server.mjs';
-import { makeAgent, sleep } from './helpers/agent.mjs';
+import { makeAgent, sleep, ready } from './helpers/agent.mjs';
 import { __heapBytes } from './node_modules/kapa-agent-wasm/kapa_agent_wasm.js';
 
 let server;
-before(async () => (server = await startMockServer()));
+// SPEC's synchronous effects hold once the module is ready (before that, calls wait for it).
+before(async () => {
+  await ready;
+  server = await startMockServer();
+});
 after(() => server.close());
 beforeEach(() => server.reset());
 

@@ -29,7 +29,7 @@ mkdir -p node_modules/kapa-agent-wasm
 tar -xzf "$tmp/$tarball" -C node_modules/kapa-agent-wasm --strip-components=1
 
 status=0
-node --test --test-reporter=spec --test-timeout=60000 ./*.test.mjs || status=1
+node --test --test-reporter=spec --test-timeout=180000 ./*.test.mjs || status=1
 echo "== tsc --noEmit --strict (types/consumer.ts)"
 node_modules/.bin/tsc -p types/tsconfig.json || status=1
 exit $status

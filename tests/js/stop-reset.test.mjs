@@ -2,10 +2,14 @@
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startMockServer, stream, ev, gate } from './helpers/mock-server.mjs';
-import { makeAgent, waitFor, sleep, toolCallsOf } from './helpers/agent.mjs';
+import { makeAgent, waitFor, sleep, toolCallsOf, ready } from './helpers/agent.mjs';
 
 let server;
-before(async () => (server = await startMockServer()));
+// SPEC's synchronous effects hold once the module is ready (before that, calls wait for it).
+before(async () => {
+  await ready;
+  server = await startMockServer();
+});
 after(() => server.close());
 beforeEach(() => server.reset());
 

@@ -2,10 +2,14 @@
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startMockServer, stream, ev, sse, records, splitAt, withDelays, RECORD_DELIM } from './helpers/mock-server.mjs';
-import { makeAgent, waitFor, sleep } from './helpers/agent.mjs';
+import { makeAgent, waitFor, sleep, ready } from './helpers/agent.mjs';
 
 let server;
-before(async () => (server = await startMockServer()));
+// SPEC's synchronous effects hold once the module is ready (before that, calls wait for it).
+before(async () => {
+  await ready;
+  server = await startMockServer();
+});
 after(() => server.close());
 beforeEach(() => server.reset());
 

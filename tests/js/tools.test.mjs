@@ -4,12 +4,16 @@ import assert from 'node:assert/strict';
 import { z } from 'zod';
 import { z as z3 } from 'zod/v3';
 import { z as z41 } from 'zod-4-1';
-import { createToolHelper } from 'kapa-agent-wasm';
+import { createToolHelper, registerZodToJsonSchema } from 'kapa-agent-wasm';
 import { startMockServer, stream, ev, gate } from './helpers/mock-server.mjs';
-import { makeAgent, waitFor, sleep, toolCallsOf, isPlainDeep, UUID_RE } from './helpers/agent.mjs';
+import { makeAgent, waitFor, sleep, toolCallsOf, isPlainDeep, UUID_RE, ready } from './helpers/agent.mjs';
 
 let server;
-before(async () => (server = await startMockServer()));
+// SPEC's synchronous effects hold once the module is ready (before that, calls wait for it).
+before(async () => {
+  await ready;
+  server = await startMockServer();
+});
 after(() => server.close());
 beforeEach(() => server.reset());
 
@@ -387,9 +391,15 @@ test('bad arguments, Zod 4 schema: sent as JSON Schema, validated by Zod (incl. 
   await badArgsCase(schema, { city: 'Oslo', n: 2 }, { city: 7, n: 2 });
 });
 
-test('bad arguments, Zod 4.1 schema (a Zod 4 without the schema.toJSONSchema() method)', async () => {
+test('bad arguments, Zod 4.1 schema (a Zod 4 without the schema.toJSONSchema() method): after registerZodToJsonSchema', async () => {
   const schema = z41.object({ city: z41.string(), n: z41.number() });
   assert.equal(typeof schema.toJSONSchema, 'undefined', 'fixture: zod 4.1 schemas have no toJSONSchema method');
+  // Unregistered: the constructor says what to do.
+  assert.throws(() => makeAgent(server, { tools: [defTool('t', () => 1, { parameters: schema })] }), {
+    name: 'TypeError',
+    message: /options\.tools\[0\]\.parameters: .*registerZodToJsonSchema\(z\.toJSONSchema\)/,
+  });
+  registerZodToJsonSchema(z41.toJSONSchema);
   const { request } = await badArgsCase(schema, { city: 'Oslo', n: 2 }, { city: 'Oslo', n: 'two' });
   const p = request.body.tools[0].parameters;
   assert.equal(p.type, 'object');

@@ -238,3 +238,27 @@ export function makeThrowingOptions(log) {
     },
   }).options;
 }
+
+/**
+ * AgentOptions split as the package entry hands them to the Rust agent (pkg-template/lib/
+ * options.js checks and splits them; these options are valid, so only the split is done here).
+ */
+export function splitOptions(options) {
+  const tools = options.tools ?? [];
+  const config = {
+    projectId: options.projectId,
+    integrationId: options.integrationId,
+    baseUrl: options.baseUrl,
+    tools: tools.map(({ name, description, parameters, needsApproval }) => ({ name, description, parameters, needsApproval })),
+  };
+  const js = {
+    getSessionToken: options.getSessionToken,
+    onMessagesChange: options.onMessagesChange,
+    onStreamingChange: options.onStreamingChange,
+    onThreadIdChange: options.onThreadIdChange,
+    onEvent: options.onEvent,
+    context: options.context ?? {},
+    tools: tools.map(({ name, execute }) => ({ name, execute })),
+  };
+  return { config, js };
+}

@@ -1,5 +1,7 @@
 // Agent factory and small utilities for the black-box tests.
-import { Agent } from 'kapa-agent-wasm';
+import { Agent, ready } from 'kapa-agent-wasm';
+
+export { ready };
 import { startMockServer } from './mock-server.mjs';
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

@@ -1,18 +1,19 @@
 // Turning a tool's `parameters` into the JSON Schema sent to the model. Plain JSON Schema is
 // used as is; schema libraries are asked to describe themselves. zod stays optional: nothing
-// here imports it. For Zod 3, the optional peer `zod-to-json-schema` is used when the package
-// entry could load it (or when it was registered with registerZodToJsonSchema()).
+// here imports it. For Zod 3, the optional peer `zod-to-json-schema` is used when it was
+// registered with registerZodToJsonSchema().
 
 let zodToJsonSchema = null;
 let zod4ToJSONSchema = null;
 
-export function setZodToJsonSchema(fn) {
-  zodToJsonSchema = typeof fn === 'function' ? fn : null;
-}
-
-/** zod 4's `z.toJSONSchema`, for zod 4.0 / 4.1 schemas that lack the `.toJSONSchema()` method. */
-export function setZod4ToJSONSchema(fn) {
-  zod4ToJSONSchema = typeof fn === 'function' ? fn : null;
+/**
+ * Registers `zodToJsonSchema` from `zod-to-json-schema` for Zod 3 schemas, or zod 4's
+ * `z.toJSONSchema` for zod 4.0 / 4.1 schemas (which lack the `.toJSONSchema()` method).
+ */
+export function registerZodToJsonSchema(converter) {
+  const fn = typeof converter === 'function' ? converter : null;
+  if (fn?.name === 'toJSONSchema') zod4ToJSONSchema = fn;
+  else zodToJsonSchema = fn;
 }
 
 function strip(schema) {

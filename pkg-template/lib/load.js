@@ -1,0 +1,56 @@
+// Loads the WebAssembly module once, without top-level await: the entry evaluates at once
+// (bundlers' default targets reject top-level await) and `ready` settles when the module is
+// usable. The .wasm fetch and the import of wasm-bindgen's glue start together, as soon as
+// the entry runs.
+//
+// This file is bundled into the package's index.js (scripts/build-pkg.sh): relative paths
+// here are relative to the package's root, where index.js, the glue and the .wasm lie.
+
+const PACKAGE = 'kapa-agent-wasm';
+
+// Bundlers (webpack 5, Vite's build, Parcel) see this exact pattern and emit the .wasm as an
+// asset, rewriting the URL; a plain page and Node resolve it next to this file.
+const wasmUrl = new URL('./kapa_agent_wasm_bg.wasm', import.meta.url);
+
+/**
+ * Where to fetch the .wasm from. Vite's dev server pre-bundles dependencies into
+ * node_modules/.vite/deps/ (its cache folder) without copying the .wasm there: the package's
+ * own folder, beside that cache in node_modules, has it (and the dev server serves it).
+ */
+function sourceUrl() {
+  const here = import.meta.url; // a variable: bundlers must not treat the next URL as an asset
+  const m = /^(.*\/)node_modules\/\.vite[^/]*\/deps[^/]*\/[^/]*$/.exec(here.split(/[?#]/)[0]);
+  return m ? new URL(`${m[1]}node_modules/${PACKAGE}/kapa_agent_wasm_bg.wasm`, here) : wasmUrl;
+}
+
+/** The .wasm as something wasm-bindgen's init takes: a Response, or bytes from disk in Node. */
+async function wasmSource(url) {
+  // Node's fetch cannot read file: URLs: read the file (Node 20.16+; Deno and Bun fetch it).
+  // getBuiltinModule, not an import of node:fs, which bundlers would try to resolve.
+  const fs = url.protocol === 'file:' ? globalThis.process?.getBuiltinModule?.('node:fs') : undefined;
+  if (fs) return fs.promises.readFile(url);
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`HTTP ${response.status} ${response.statusText}`.trim());
+  return response;
+}
+
+async function load() {
+  const url = sourceUrl();
+  try {
+    const [glue, source] = await Promise.all([import('./kapa_agent_wasm.js'), wasmSource(url)]);
+    await glue.default({ module_or_path: source });
+    return glue;
+  } catch (cause) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    const hint = /\/\.vite\/deps/.test(import.meta.url)
+      ? ` (under Vite's dev server, add optimizeDeps: { exclude: ['${PACKAGE}'] } to vite.config)`
+      : '';
+    throw new Error(`${PACKAGE}: could not load the WebAssembly module from ${url.href}: ${why}${hint}`, { cause });
+  }
+}
+
+/** Resolves with wasm-bindgen's glue module once the WebAssembly module is ready. */
+export const loaded = load();
+// Nobody may be listening yet: a failure is reported through `ready` and the calls that need
+// the module, not as an unhandled rejection.
+loaded.catch(() => {});
