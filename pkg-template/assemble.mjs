@@ -1,5 +1,5 @@
 // Writes pkg/package.json: the npm fields wasm-pack does not know (exports with types first,
-// files, sideEffects, engines, the optional peers). The version comes from Cargo.toml.
+// files, sideEffects, engines, the optional peer zod). The version comes from Cargo.toml.
 import { readFileSync, writeFileSync, readdirSync } from 'node:fs';
 
 const root = new URL('../', import.meta.url);
@@ -23,8 +23,8 @@ const pkg = {
   files,
   sideEffects: ['./index.js', './kapa_agent_wasm.js', './snippets/*'],
   engines: { node: '>=20.16' },
-  peerDependencies: { zod: '^3.24 || ^4', 'zod-to-json-schema': '^3' },
-  peerDependenciesMeta: { zod: { optional: true }, 'zod-to-json-schema': { optional: true } },
+  peerDependencies: { zod: '^3.24 || ^4' },
+  peerDependenciesMeta: { zod: { optional: true } },
   keywords: ['kapa', 'agent', 'ai', 'wasm', 'webassembly', 'sdk'],
 };
 writeFileSync(new URL('pkg/package.json', root), JSON.stringify(pkg, null, 2) + '\n');

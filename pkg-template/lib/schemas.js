@@ -1,19 +1,18 @@
 // Turning a tool's `parameters` into the JSON Schema sent to the model. Plain JSON Schema is
 // used as is; schema libraries are asked to describe themselves. zod stays optional: nothing
-// here imports it. For Zod 3, the optional peer `zod-to-json-schema` is used when it was
-// registered with registerZodToJsonSchema().
+// here imports it. Zod 3 schemas are converted by ./zod3.js, which reads their `_def` tree
+// (the output of zod-to-json-schema, with no peer to install).
+import { zod3ToJsonSchema } from './zod3.js';
 
-let zodToJsonSchema = null;
 let zod4ToJSONSchema = null;
 
 /**
- * Registers `zodToJsonSchema` from `zod-to-json-schema` for Zod 3 schemas, or zod 4's
- * `z.toJSONSchema` for zod 4.0 / 4.1 schemas (which lack the `.toJSONSchema()` method).
+ * Registers zod 4's `z.toJSONSchema`, for zod 4.0 / 4.1 schemas (which lack the
+ * `.toJSONSchema()` method). Anything else is ignored: Zod 3 needs no converter any more, so a
+ * page that still registers zod-to-json-schema's keeps working.
  */
 export function registerZodToJsonSchema(converter) {
-  const fn = typeof converter === 'function' ? converter : null;
-  if (fn?.name === 'toJSONSchema') zod4ToJSONSchema = fn;
-  else zodToJsonSchema = fn;
+  if (typeof converter === 'function' && converter.name === 'toJSONSchema') zod4ToJSONSchema = converter;
 }
 
 function strip(schema) {
@@ -33,10 +32,7 @@ export function toJsonSchema(p) {
   if (std && std.jsonSchema && typeof std.jsonSchema.input === 'function') {
     return strip(std.jsonSchema.input({ target: 'draft-2020-12' }));
   }
-  if (isZod3) {
-    if (zodToJsonSchema) return strip(zodToJsonSchema(p, { $refStrategy: 'none' }));
-    throw new Error('a Zod 3 schema needs the optional peer dependency zod-to-json-schema (npm install zod-to-json-schema), or pass a JSON Schema object');
-  }
+  if (isZod3) return zod3ToJsonSchema(p);
   if (isZod4) {
     if (zod4ToJSONSchema) return strip(zod4ToJSONSchema(p));
     throw new Error("this Zod 4 schema cannot describe itself: use zod 4.2+ (schema.toJSONSchema()), call registerZodToJsonSchema(z.toJSONSchema), or pass z.toJSONSchema(schema)");

@@ -406,7 +406,7 @@ test('bad arguments, Zod 4.1 schema (a Zod 4 without the schema.toJSONSchema() m
   assert.equal(p.properties.city.type, 'string');
 });
 
-test('bad arguments, Zod 3 schema (converted with zod-to-json-schema)', async () => {
+test('bad arguments, Zod 3 schema (converted by the package, no peer installed)', async () => {
   const schema = z3.object({ city: z3.string(), n: z3.number().int() });
   const { request } = await badArgsCase(schema, { city: 'Oslo', n: 2 }, { city: 'Oslo', n: 'two' });
   const p = request.body.tools[0].parameters;
