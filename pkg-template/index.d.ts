@@ -271,10 +271,17 @@ export declare function createToolHelper<TContext = unknown>(): <P extends ToolP
 ) => ToolDefinition<TContext, P>;
 
 /**
- * Where the package cannot load them itself (bundlers): register `zodToJsonSchema` from
- * `zod-to-json-schema` for Zod 3 schemas, or zod 4's `z.toJSONSchema` for zod 4.0 / 4.1.
+ * Registers zod 4's `z.toJSONSchema`, for zod 4.0 / 4.1 schemas (zod 4.2+ schemas describe
+ * themselves; Zod 3 schemas are converted by the package). Other functions are ignored.
  */
 export declare function registerZodToJsonSchema(converter: (schema: any, options?: any) => unknown): void;
+
+/**
+ * Resolves once the WebAssembly module is ready; rejects with the `.wasm` URL and the reason
+ * when it cannot load. Waiting is optional: an `Agent` can be constructed at once, and calls
+ * made before the module is ready wait for it.
+ */
+export declare const ready: Promise<void>;
 
 export declare class SessionWithoutOwnerError extends Error {
   name: 'SessionWithoutOwnerError';

@@ -36,12 +36,17 @@ async function wasmSource(url) {
 
 async function load() {
   const url = sourceUrl();
+  let type = null;
   try {
     const [glue, source] = await Promise.all([import('./kapa_agent_wasm.js'), wasmSource(url)]);
+    type = source.headers?.get('content-type') ?? null;
     await glue.default({ module_or_path: source });
     return glue;
   } catch (cause) {
-    const why = cause instanceof Error ? cause.message : String(cause);
+    let why = cause instanceof Error ? cause.message : String(cause);
+    // An HTML page where the .wasm should be (a single-page app's fallback route) is a common
+    // cause; wasm-bindgen's glue itself accepts a real module served with another type.
+    if (type && !/wasm/.test(type)) why += ` (it was served as ${type})`;
     const hint = /\/\.vite\/deps/.test(import.meta.url)
       ? ` (under Vite's dev server, add optimizeDeps: { exclude: ['${PACKAGE}'] } to vite.config)`
       : '';

@@ -6,6 +6,8 @@ import {
   SessionWithoutOwnerError,
   HistoryDisabledError,
   ThreadNotFoundError,
+  ready,
+  registerZodToJsonSchema,
 } from 'kapa-agent-wasm';
 import type {
   AgentOptions,
@@ -337,3 +339,10 @@ const onEv: OnAgentEvent = (e) => {
   }
 };
 void onEv;
+
+// ---- the entry: `ready` (optional to await) and the zod 4.0/4.1 converter registration
+const waited: Promise<void> = ready;
+void waited.then(() => agent.sendMessage('after ready'));
+registerZodToJsonSchema(z.toJSONSchema);
+// @ts-expect-error ready is a promise, not a function
+ready();
