@@ -7,7 +7,7 @@
 // CONSUMERS=vite7-build,node (names below) runs a subset.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   here, launchBrowser, run, shots, startBackend, startOrigin, startViteDev, tail,
@@ -56,6 +56,7 @@ for (const c of CASES) {
   if (only && !only.includes(c.id)) continue;
   test(c.label, { timeout: 180000 }, async () => {
     const cwd = join(here, c.dir);
+    checkInstall(cwd);
     if (c.serve === 'node') return checkNode(cwd);
 
     if (c.build) {
@@ -86,6 +87,15 @@ for (const c of CASES) {
   });
 }
 
+/** The fixture holds what a Zod 3 user has: the packed package and zod 3, not zod-to-json-schema. */
+function checkInstall(cwd) {
+  const version = (name) => JSON.parse(readFileSync(join(cwd, 'node_modules', name, 'package.json'), 'utf8')).version;
+  assert.match(version('zod'), /^3\./, 'the fixture must have zod 3 installed');
+  assert.ok(existsSync(join(cwd, 'node_modules/kapa-agent-wasm/kapa_agent_wasm_bg.wasm')), 'kapa-agent-wasm is not installed (run run.sh)');
+  assert.ok(!existsSync(join(cwd, 'node_modules/zod-to-json-schema')),
+    'zod-to-json-schema is installed in this fixture: the matrix checks Zod 3 tools without it (run.sh reinstalls)');
+}
+
 /** Opens the app, sends MESSAGE, and returns what went wrong (empty when all is well). */
 async function checkPage(url, id) {
   const context = await browser.newContext({ viewport: { width: 900, height: 700 } });
@@ -96,7 +106,13 @@ async function checkPage(url, id) {
   page.on('console', note('page'));
   page.on('worker', (w) => w.on('console', note('worker')));
   page.on('pageerror', (e) => problems.add(`page error: ${e.message}`));
-  page.on('requestfailed', (r) => problems.add(`request failed: ${r.url()} (${r.failure()?.errorText})`));
+  page.on('requestfailed', (r) => {
+    const error = r.failure()?.errorText;
+    // The agent cancels a chat stream's body once its terminal event arrived (by design), which
+    // Chromium reports as an aborted request; anything else is a problem.
+    if (error === 'net::ERR_ABORTED' && new URL(r.url()).pathname.startsWith('/agent/')) return;
+    problems.add(`request failed: ${r.url()} (${error})`);
+  });
   page.on('response', (r) => {
     const { pathname } = new URL(r.url());
     if (r.status() >= 400) problems.add(`HTTP ${r.status()} for ${pathname}`);
@@ -156,7 +172,7 @@ function checkTurn({ toolCalls, answers }) {
   if (!final.includes(EXPECTED_ANSWER)) failures.push(`final answer ${JSON.stringify(final.slice(0, 300))} lacks "${EXPECTED_ANSWER}"`);
   // Streamed: the answer was seen growing, not only whole.
   const partials = new Set(answers.filter((a) => a && a !== final && final.startsWith(a)));
-  if (partials.size < 2) failures.push(`the answer did not stream (${partials.size} partial states seen before the final one)`);
+  if (partials.size < 1) failures.push('the answer did not stream (no partial answer seen before the final one)');
   return failures;
 }
 

@@ -15,11 +15,15 @@ export const root = resolve(here, '../..');
 export const shots = join(here, 'screenshots');
 const serverBin = process.env.KAPA_DEV_SERVER || join(root, 'target/debug/kapa-dev-server');
 
-/** Starts kapa-dev-server (embedded backend, temp data dir, free port). */
+/**
+ * Starts kapa-dev-server (embedded backend, temp data dir, free port). 40 ms between text deltas
+ * (an answer takes about half a second), so that even on a loaded machine the page sees the
+ * answer grow rather than get it in one read.
+ */
 export async function startBackend() {
   const dataDir = mkdtempSync(join(tmpdir(), 'kapa-consumers-'));
   const proc = spawn(serverBin, ['--port', '0', '--root', root, '--data-dir', dataDir,
-    '--delta-delay-ms', '8', '--quiet'], {
+    '--delta-delay-ms', '40', '--quiet'], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, KAPA_API_KEY: '', KAPA_PROJECT_ID: '', KAPLAIX_API_KEY: '' },
   });

@@ -42,7 +42,9 @@ install_fixture() {
   local dir="$1" stamp want
   stamp="$dir/node_modules/.install-stamp"
   want="$(cat "$dir/package.json" "$dir/package-lock.json" | sha256sum | cut -d' ' -f1)-$tar_sum"
-  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
+  # The stamp also records which packages node_modules holds, so that anything installed there
+  # by hand since (e.g. zod-to-json-schema) makes the next run reinstall and prune it.
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want-$(listing "$dir")" ]; then return 0; fi
   # The tool versions come from the committed lockfile; the package goes in as `npm install
   # ./kapa-agent-wasm-x.y.z.tgz` does (--no-save keeps the lockfile as committed). The old copy
   # is removed first so a rebuilt tarball at the same path is unpacked again, and Vite's
@@ -51,8 +53,9 @@ install_fixture() {
   (cd "$dir" && npm install --no-save --prefer-offline --no-progress --loglevel=error "$tarball") \
     > "$dir/.install.log" 2>&1 || { echo "npm install failed in tests/consumers/$dir:" >&2; cat "$dir/.install.log" >&2; return 1; }
   rm -f "$dir/.install.log"
-  echo "$want" > "$stamp"
+  echo "$want-$(listing "$dir")" > "$stamp"
 }
+listing() { (cd "$1/node_modules" && ls -d -- * @*/* 2>/dev/null | sha256sum | cut -c1-16); }
 pids=()
 for dir in "${FIXTURES[@]}"; do install_fixture "$dir" & pids+=($!); done
 failed=0

@@ -11,8 +11,8 @@ export const hooks = { messages() {}, streaming() {}, toolCall() {} };
 const tool = createToolHelper();
 
 export const agent = new Agent({
-  projectId: 'consumers',
-  integrationId: 'consumer-fixtures',
+  projectId: 'demo', // the development server's embedded backend mints tokens for project "demo"
+  integrationId: 'demo-integration',
   baseUrl: location.origin,
   getSessionToken: async () => {
     const res = await fetch('/api/session', { method: 'POST' });
@@ -29,7 +29,8 @@ export const agent = new Agent({
       }),
       execute: async (args) => {
         hooks.toolCall(args);
-        return { celsius: args.celsius, fahrenheit: (args.celsius * 9) / 5 + 32 };
+        const fahrenheit = (args.celsius * 9) / 5 + 32;
+        return { celsius: args.celsius, fahrenheit, kelvin: args.celsius + 273.15, formula: '°F = °C × 9/5 + 32' };
       },
     }),
   ],

@@ -2,4 +2,6 @@
 import { agent, hooks } from './agent.js';
 import { mountUi } from './ui.js';
 
-Object.assign(hooks, mountUi({ send: (text) => agent.sendMessage(text) }));
+const ui = mountUi({ send: (text) => agent.sendMessage(text) });
+Object.assign(hooks, ui);
+ui.ready();

@@ -1,10 +1,13 @@
 // The page: a form, the conversation (the streamed answer as it arrives) and a record of the
-// tool calls. `window.__consumer` is what the test reads.
+// tool calls. `window.__consumer` is what the test reads; `ready` is set once the agent can
+// take a message (the Send button is enabled then).
 export function mountUi({ send }) {
-  const state = { toolCalls: [], answers: [], streaming: [], ready: true };
+  const state = { toolCalls: [], answers: [], streaming: [], ready: false };
   window.__consumer = state;
   const $ = (id) => document.getElementById(id);
   const list = $('messages');
+  const button = $('composer').querySelector('button');
+  button.disabled = true;
 
   $('composer').addEventListener('submit', (e) => {
     e.preventDefault();
@@ -14,6 +17,10 @@ export function mountUi({ send }) {
   });
 
   return {
+    ready() {
+      state.ready = true;
+      button.disabled = false;
+    },
     messages(messages) {
       list.replaceChildren(
         ...messages.map((m) => {

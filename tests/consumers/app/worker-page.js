@@ -1,5 +1,5 @@
 // Entry of the Web Worker fixture's page: the agent runs in a module worker (worker.js); the
-// page sends the text and shows what the worker reports.
+// page sends the text and shows what the worker reports, once the worker says it is ready.
 import { mountUi } from './ui.js';
 
 const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });

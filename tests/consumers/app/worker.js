@@ -9,3 +9,6 @@ self.addEventListener('unhandledrejection', (e) => self.postMessage({ error: Str
 self.addEventListener('message', ({ data }) => {
   if (data.send) agent.sendMessage(data.send);
 });
+// Messages the page sent before this point (while the imports were still loading) may never
+// reach the listener above, so the page waits for this before it lets anyone send.
+self.postMessage({ kind: 'ready' });

@@ -9,8 +9,8 @@ const report = { toolCalls: [], answers: [], streaming: [] };
 const tool = createToolHelper();
 
 const agent = new Agent({
-  projectId: 'consumers',
-  integrationId: 'consumer-fixtures',
+  projectId: 'demo', // the development server's embedded backend mints tokens for project "demo"
+  integrationId: 'demo-integration',
   baseUrl: base,
   getSessionToken: async () => {
     const res = await fetch(`${base}/api/session`, { method: 'POST' });
@@ -26,7 +26,8 @@ const agent = new Agent({
       }),
       execute: async (args) => {
         report.toolCalls.push(args);
-        return { celsius: args.celsius, fahrenheit: (args.celsius * 9) / 5 + 32 };
+        const fahrenheit = (args.celsius * 9) / 5 + 32;
+        return { celsius: args.celsius, fahrenheit, kelvin: args.celsius + 273.15, formula: '°F = °C × 9/5 + 32' };
       },
     }),
   ],
