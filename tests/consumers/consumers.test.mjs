@@ -54,7 +54,7 @@ after(async () => {
 
 for (const c of CASES) {
   if (only && !only.includes(c.id)) continue;
-  test(c.label, { timeout: 180000 }, async () => {
+  test(c.label, { timeout: 180000 }, async (t) => {
     const cwd = join(here, c.dir);
     checkInstall(cwd);
     if (c.serve === 'node') return checkNode(cwd);
@@ -63,6 +63,13 @@ for (const c of CASES) {
       rmSync(join(cwd, 'dist'), { recursive: true, force: true });
       const { code, out } = await run('npm', ['run', '--silent', 'build'], { cwd, env: { NO_COLOR: '1' } });
       if (code !== 0) assert.fail(`build failed (npm run build exited ${code}):\n${tail(out)}`);
+      // Warnings the package causes do not fail the case, but the user sees them: report them.
+      const lines = out.split('\n');
+      lines.forEach((line, i) => {
+        if (/warn/i.test(line) && /kapa-agent-wasm/.test(`${line} ${lines[i + 1] ?? ''}`)) {
+          t.diagnostic(`build warning: ${line.trim()} ${(lines[i + 1] ?? '').trim()}`);
+        }
+      });
     }
     let dev = null;
     let origin;

@@ -21,6 +21,10 @@ if [ ! -f "$root/pkg/package.json" ]; then
   echo "tests/consumers: $root/pkg/package.json not found; build the package first" >&2
   exit 1
 fi
+if [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
+  echo "tests/consumers: no Chromium at ${CHROMIUM:-/usr/bin/chromium} (bash scripts/setup.sh installs it)" >&2
+  exit 1
+fi
 
 t0=$SECONDS
 # The harness's own dependency (playwright-core).
