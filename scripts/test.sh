@@ -2,7 +2,8 @@
 # Runs every test: host tests of the core and the dev server (with property-based fuzzing of
 # the decoders and the machine), the wasm glue in headless Chromium, the package build (with
 # its size budget), the JS tests of the built package (Node, TypeScript types, Vite), the demo
-# page end to end, and the fault matrix and security tests in headless Chromium.
+# page end to end, the fault matrix and security tests in headless Chromium, and the consumer
+# fixtures (the packed package in small apps per bundler, default configs).
 # Installs what is missing first (scripts/setup.sh). Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -40,5 +41,8 @@ bash tests/e2e/run.sh
 
 step "fault matrix and security tests in headless Chromium"
 bash tests/faults/run.sh
+
+step "consumer fixtures: the packed package in a plain page, Vite 5/6/7, webpack, Rollup, esbuild, a worker and Node"
+bash tests/consumers/run.sh
 
 step "all tests passed"
