@@ -52,9 +52,8 @@ const machine = {
 
 // ---- package size --------------------------------------------------------------------------
 function pkgSize() {
-  const files = ['kapa_agent_wasm_bg.wasm', 'kapa_agent_wasm.js', 'index.js'];
-  const snip = (d) => readdirSync(d, { withFileTypes: true }).flatMap((e) => e.isDirectory() ? snip(join(d, e.name)) : e.name.endsWith('.js') ? [join(d, e.name)] : []);
-  const paths = [...files.map((f) => join(pkgCopy, f)), ...snip(join(pkgCopy, 'snippets'))];
+  // What a page loads: the entry (glue and snippets bundled in) and the .wasm.
+  const paths = ['kapa_agent_wasm_bg.wasm', 'index.js'].map((f) => join(pkgCopy, f));
   const each = paths.map((p) => { const b = readFileSync(p); return { file: p.slice(pkgCopy.length + 1), raw: b.length, gzip: gzipSync(b, { level: 9 }).length }; });
   const wasm = each.find((e) => e.file.endsWith('.wasm'));
   const glue = each.filter((e) => !e.file.endsWith('.wasm'));

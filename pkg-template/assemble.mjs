@@ -21,7 +21,7 @@ const pkg = {
     './package.json': './package.json',
   },
   files,
-  sideEffects: ['./index.js', './kapa_agent_wasm.js', './snippets/*'],
+  sideEffects: ['./index.js'],
   engines: { node: '>=20.16' },
   peerDependencies: { zod: '^3.24 || ^4' },
   peerDependenciesMeta: { zod: { optional: true } },

@@ -26,7 +26,7 @@ function measure(names) {
 const kib = (n) => (n / 1024).toFixed(1).padStart(7) + ' KiB';
 const rows = [
   ['kapa_agent_wasm_bg.wasm', measure(['kapa_agent_wasm_bg.wasm'])],
-  ['JS (glue, entry, snippets)', measure(jsFiles(pkg))],
+  ['JS (index.js)', measure(jsFiles(pkg))],
 ];
 const total = { raw: 0, gzip: 0, brotli: 0 };
 console.log('size'.padEnd(28) + 'raw'.padStart(11) + 'gzip'.padStart(11) + 'brotli'.padStart(11));

@@ -27,20 +27,16 @@ scripts/node_modules/.bin/wasm-opt pkg/kapa_agent_wasm_bg.wasm -Oz --enable-bulk
   -o pkg/kapa_agent_wasm_bg.wasm
 
 cp pkg-template/index.d.ts pkg-template/README.md pkg/
-# The entry: pkg-template/index.js and its modules in pkg-template/lib/, bundled into one file
-# (one request for a plain page; the glue is imported by it, not bundled into it).
-# wasm-bindgen's glue and our snippets are minified too, each file on its own (imports and the
-# .wasm URL stay as they are). Names are kept, so `Agent.name` and stack traces read as in the
-# source; the target is the oldest browsers that run the entry as written (private methods).
-# A plain page loads these files as they are; bundlers minify again anyway. The readable
-# sources are pkg-template/, src/wasm/*.js and wasm-bindgen's output.
-target=chrome84,firefox90,safari15,node20
+# The package's one JS file: the entry (pkg-template/index.js and lib/) with wasm-bindgen's glue
+# and its snippets, bundled, so that a page needs one JS request besides the .wasm and the
+# .wasm fetch starts as soon as it runs. Minified with names kept, so `Agent.name` and stack
+# traces read as in the source; the target is the oldest browsers that run the entry as written
+# (private methods). Bundlers minify again anyway. The readable sources are pkg-template/,
+# src/wasm/*.js and wasm-bindgen's output.
 scripts/node_modules/.bin/esbuild pkg-template/index.js --bundle --format=esm \
-  --external:./kapa_agent_wasm.js --minify --keep-names --target=$target --log-level=warning \
-  --outfile=pkg/index.js
-scripts/node_modules/.bin/esbuild pkg/kapa_agent_wasm.js $(find pkg/snippets -name '*.js') \
-  --minify --keep-names --format=esm --target=$target \
-  --log-level=warning --allow-overwrite --outbase=pkg --outdir=pkg
+  --alias:kapa-agent-wasm-glue=./pkg/kapa_agent_wasm.js --minify --keep-names \
+  --target=chrome84,firefox90,safari15,node20 --log-level=warning --outfile=pkg/index.js
+rm -rf pkg/kapa_agent_wasm.js pkg/kapa_agent_wasm.d.ts pkg/kapa_agent_wasm_bg.wasm.d.ts pkg/snippets
 node pkg-template/assemble.mjs
 
 node pkg-template/size.mjs

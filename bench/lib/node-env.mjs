@@ -1,20 +1,18 @@
 // The Node side: loads the built package and the AI SDK, exposes the wasm memory.
-import { Agent } from '../build/pkg/index.js';
-import { initSync, __heapBytes } from '../build/pkg/kapa_agent_wasm.js';
+import { Agent, ready, __heapBytes, __memoryBytes } from '../build/pkg/index.js';
 import * as ai from 'ai';
 
-// The entry already instantiated the module; initSync() then just returns its exports.
-const exports = initSync();
+await ready;
 export const env = {
   runtime: 'node',
   Agent,
   ai,
   gc: globalThis.gc,
   memory: () => ({
-    wasmBytes: exports.memory?.buffer?.byteLength ?? null,
-    heapBytes: __heapBytes?.() ?? null,
+    wasmBytes: __memoryBytes(),
+    heapBytes: __heapBytes(),
     jsHeapBytes: process.memoryUsage().heapUsed,
-    source: exports.memory ? 'WebAssembly.Memory (module exports)' : 'process.memoryUsage',
+    source: 'WebAssembly.Memory (module exports)',
   }),
   log: (m) => console.error(m),
 };

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 export const pkgSrc = resolve(here, '../../pkg');
 export const pkgCopy = resolve(here, '../build/pkg');
-const NEED = ['index.js', 'kapa_agent_wasm.js', 'kapa_agent_wasm_bg.wasm', 'snippets'];
+const NEED = ['index.js', 'kapa_agent_wasm_bg.wasm'];
 
 export async function snapshotPkg() {
   for (let attempt = 0; attempt < 60; attempt++) {

@@ -32,6 +32,11 @@ ready.catch(() => {}); // reported to whoever awaits it, or through the calls th
 
 const freed = () => new Error('This agent was freed');
 
+/** The Rust heap's live bytes (null before the module is ready); for the benchmark. */
+export const heapBytes = () => (glue ? glue.__heapBytes() : null);
+/** The size of the wasm memory (null before the module is ready); for the benchmark. */
+export const memoryBytes = () => (glue ? glue.initSync().memory.buffer.byteLength : null);
+
 export class Agent {
   /** The Rust agent (wasm-bindgen's class), once the module is ready and until free(). */
   #inner = null;

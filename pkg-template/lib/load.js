@@ -1,10 +1,13 @@
 // Loads the WebAssembly module once, without top-level await: the entry evaluates at once
 // (bundlers' default targets reject top-level await) and `ready` settles when the module is
-// usable. The .wasm fetch and the import of wasm-bindgen's glue start together, as soon as
-// the entry runs.
+// usable. The .wasm fetch starts as soon as the entry runs.
 //
-// This file is bundled into the package's index.js (scripts/build-pkg.sh): relative paths
-// here are relative to the package's root, where index.js, the glue and the .wasm lie.
+// `kapa-agent-wasm-glue` is wasm-bindgen's glue: scripts/build-pkg.sh bundles it (and its
+// snippets) into the package's one index.js, so a page loads one JS file and the .wasm, and
+// bundlers see no dynamic import (a Web Worker bundled as an IIFE cannot split code). Relative
+// URLs here are relative to the package's root, where index.js and the .wasm lie.
+
+import init, * as glue from 'kapa-agent-wasm-glue';
 
 const PACKAGE = 'kapa-agent-wasm';
 
@@ -38,9 +41,9 @@ async function load() {
   const url = sourceUrl();
   let type = null;
   try {
-    const [glue, source] = await Promise.all([import('./kapa_agent_wasm.js'), wasmSource(url)]);
+    const source = await wasmSource(url);
     type = source.headers?.get('content-type') ?? null;
-    await glue.default({ module_or_path: source });
+    await init({ module_or_path: source });
     return glue;
   } catch (cause) {
     let why = cause instanceof Error ? cause.message : String(cause);

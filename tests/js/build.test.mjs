@@ -74,8 +74,12 @@ test('shipped JS: no top-level await, nothing bundlers cannot follow, minified w
   const mod = await import('kapa-agent-wasm');
   assert.equal(mod.Agent.name, 'Agent');
   assert.equal(mod.ThreadNotFoundError.name, 'ThreadNotFoundError');
-  const glue = fs.readFileSync(path.join(pkg, 'kapa_agent_wasm.js'), 'utf8');
-  assert.ok(glue.split('\n').length < 40, 'wasm-bindgen glue is minified');
+  // One JS file, the glue and snippets bundled in: a page loads it and the .wasm, nothing more.
+  const js = walk(pkg).filter((f) => f.endsWith('.js')).map((f) => path.relative(pkg, f));
+  assert.deepEqual(js, ['index.js']);
+  const entry = fs.readFileSync(path.join(pkg, 'index.js'), 'utf8');
+  assert.ok(entry.split('\n').length < 40, 'the entry is minified');
+  assert.match(entry, /new URL\("\.\/kapa_agent_wasm_bg\.wasm",import\.meta\.url\)/, 'the pattern bundlers follow to emit the .wasm');
   const { transform } = await import('esbuild');
   for (const file of walk(pkg).filter((f) => f.endsWith('.js'))) {
     const code = fs.readFileSync(file, 'utf8');

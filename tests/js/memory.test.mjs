@@ -1,11 +1,11 @@
 // Memory: what a conversation takes on the Rust side is given back by resetConversation()
 // and by free(), and nothing grows per turn. Reads the allocator's live-byte counter
-// (`__heapBytes`, src/wasm/heap.rs) from the glue module the entry instantiated.
+// (`__heapBytes`, src/wasm/heap.rs), which the entry exports for this and the benchmark.
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startMockServer, stream, ev } from './helpers/mock-server.mjs';
 import { makeAgent, sleep, ready } from './helpers/agent.mjs';
-import { __heapBytes } from './node_modules/kapa-agent-wasm/kapa_agent_wasm.js';
+import { __heapBytes } from 'kapa-agent-wasm';
 
 let server;
 // SPEC's synchronous effects hold once the module is ready (before that, calls wait for it).
