@@ -11,10 +11,25 @@ rm -rf pkg
 # registry cache) out of the shipped .wasm, which also makes the file the same on any machine.
 cargo_home="${CARGO_HOME:-$HOME/.cargo}"
 export RUSTFLAGS="${RUSTFLAGS:-} --remap-path-prefix=$cargo_home/registry/src=/crates --remap-path-prefix=$PWD=."
-# FEATURES (e.g. FEATURES=panic-hook) builds with those cargo features; the size budget is then
-# not checked.
-wasm-pack --log-level warn build --release --target web --out-dir pkg --out-name kapa_agent_wasm --no-pack \
-  ${FEATURES:+-- --features "$FEATURES"}
+# The shipped .wasm is built with the pinned nightly (scripts/nightly-toolchain, installed by
+# scripts/setup.sh): core and alloc rebuilt for size, panics that abort at once with no message
+# or location (a panic is a bug and traps either way), about 12 KB gzip less. KAPA_TOOLCHAIN=
+# stable builds it with the stable toolchain instead, a little larger (its own budget).
+# FEATURES (e.g. FEATURES=panic-hook, which needs panic messages: stable) builds with those
+# cargo features; the size budget is then not checked.
+export KAPA_TOOLCHAIN="${KAPA_TOOLCHAIN:-$([ -n "${FEATURES:-}" ] && echo stable || echo nightly)}"
+cargo_args=()
+if [ "$KAPA_TOOLCHAIN" = nightly ]; then
+  export RUSTUP_TOOLCHAIN="$(cat scripts/nightly-toolchain)"
+  # Its own target folder: stable builds (tests, lints) keep theirs.
+  export CARGO_TARGET_DIR="$PWD/target/nightly"
+  RUSTFLAGS="$RUSTFLAGS -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none"
+  cargo_args=(-Z build-std=core,alloc -Z build-std-features=optimize_for_size)
+fi
+[ -n "${FEATURES:-}" ] && cargo_args+=(--features "$FEATURES")
+[ ${#cargo_args[@]} -gt 0 ] && cargo_args=(-- "${cargo_args[@]}")
+wasm-pack --log-level warn build --release --target web --out-dir pkg --out-name kapa_agent_wasm --no-pack . \
+  "${cargo_args[@]}"
 
 # A current wasm-opt from npm (Debian's binaryen 108 breaks wasm-bindgen's externref table),
 # and esbuild for the JS below.
