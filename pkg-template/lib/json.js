@@ -16,8 +16,10 @@ const message = (e) => (e instanceof Error ? e.message : String(e));
 function walk(v, stack) {
   if (v === undefined) return undefined;
   if (v === null || typeof v === 'boolean' || typeof v === 'string') return v;
-  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
+  if (typeof v === 'number') return Number.isFinite(v) ? v + 0 : null; // -0 is written 0
   if (typeof v !== 'object') throw new Error(why(v));
+  // Boxed primitives are written as their value, as JSON.stringify does.
+  if (v instanceof Number || v instanceof String || v instanceof Boolean) return walk(v.valueOf(), stack);
   if (stack.includes(v)) throw new Error('a cyclic structure is not JSON-serialisable');
   if (stack.length >= MAX_DEPTH) throw new Error('value is nested too deeply to be JSON');
   stack.push(v);
@@ -37,7 +39,11 @@ function walk(v, stack) {
       }
       return walk(replaced, stack);
     }
-    if (Array.isArray(v)) return v.map((item) => walk(item, stack) ?? null);
+    if (Array.isArray(v)) {
+      const out = [];
+      for (let i = 0; i < v.length; i++) out.push(walk(v[i], stack) ?? null); // holes too
+      return out;
+    }
     const out = {};
     for (const k of Object.keys(v)) {
       let item;
