@@ -3,13 +3,27 @@
 //! and writes the answer text. Pure functions; the HTTP layer turns them into stream events.
 
 use crate::docs::{is_stopword, stem, Hit, Kb};
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-#[derive(Clone, Debug)]
+/// A client tool as the chat request declares it (PROTOCOL.md §2).
+#[derive(Clone, Debug, Deserialize)]
 pub struct ClientTool {
     pub name: String,
+    #[serde(default, deserialize_with = "null_as_default")]
     pub description: String,
+    /// Its JSON Schema.
+    #[serde(default)]
     pub parameters: Value,
+}
+
+/// `null` reads as the type's default.
+fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 /// A chosen client tool call: the tool's name and the arguments filled from the message.

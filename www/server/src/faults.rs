@@ -138,21 +138,38 @@ impl Faults {
     }
 }
 
+/// One chat request as `GET /__requests` lists it. The `Authorization` header is never
+/// recorded, only whether it was present.
+#[derive(Clone, Debug, Serialize)]
+pub struct RequestRecord {
+    pub at: String,
+    pub method: &'static str,
+    pub path: String,
+    pub idempotency_key: Option<String>,
+    pub content_type: Option<String>,
+    pub accept: Option<String>,
+    pub has_authorization: bool,
+    pub framing: &'static str,
+    pub fault: Option<String>,
+    /// The JSON body as sent (a string when it was not JSON).
+    pub body: Value,
+}
+
 #[derive(Default)]
 pub struct RequestLog {
-    entries: Mutex<VecDeque<Value>>,
+    entries: Mutex<VecDeque<RequestRecord>>,
 }
 
 impl RequestLog {
     pub const MAX: usize = 200;
-    pub fn push(&self, v: Value) {
+    pub fn push(&self, v: RequestRecord) {
         let mut e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         e.push_back(v);
         while e.len() > Self::MAX {
             e.pop_front();
         }
     }
-    pub fn all(&self) -> Vec<Value> {
+    pub fn all(&self) -> Vec<RequestRecord> {
         self.entries
             .lock()
             .unwrap_or_else(|p| p.into_inner())

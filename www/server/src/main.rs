@@ -1,20 +1,29 @@
+use clap::Parser;
+use kapa_dev_server::config::Cli;
 use kapa_dev_server::{start, Config};
 
 #[tokio::main]
 async fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let config = match Config::from_args(&args, |k| std::env::var(k).ok()) {
+    // clap prints --help (exit 0) and flag errors (exit 2) itself.
+    let cli = Cli::parse();
+    let quiet = cli.quiet;
+    let config = match Config::from_cli(cli, |k| std::env::var(k).ok()) {
         Ok(c) => c,
         Err(msg) => {
-            let help = args.iter().any(|a| a == "--help" || a == "-h");
-            if help {
-                println!("{msg}");
-                std::process::exit(0);
-            }
-            eprintln!("{msg}");
+            eprintln!("kapa-dev-server: {msg}");
             std::process::exit(2);
         }
     };
+    // The request log (tower-http's TraceLayer) goes to stderr; --quiet keeps warnings only.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(if quiet { "warn" } else { "info" })
+    });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .compact()
+        .init();
     let mode = match &config.upstream {
         Some(u) => format!(
             "sessions forwarded to {} (project {})",
