@@ -75,18 +75,8 @@ impl Chunk {
         let one = match (&self.text, &self.hex) {
             (Some(t), None) => t.as_bytes().to_vec(),
             (None, Some(h)) => {
-                let h: Vec<u8> = h.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-                if !h.len().is_multiple_of(2) {
-                    return Err("hex has an odd length".into());
-                }
-                h.chunks(2)
-                    .map(|p| {
-                        std::str::from_utf8(p)
-                            .ok()
-                            .and_then(|s| u8::from_str_radix(s, 16).ok())
-                            .ok_or_else(|| "hex is not hexadecimal".to_string())
-                    })
-                    .collect::<Result<_, _>>()?
+                let h: String = h.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+                hex::decode(h).map_err(|e| format!("hex: {e}"))?
             }
             _ => return Err("a chunk has exactly one of text or hex".into()),
         };

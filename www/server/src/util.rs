@@ -14,7 +14,7 @@ pub fn now_ms() -> i64 {
 pub fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     getrandom::getrandom(&mut buf).expect("OS random source");
-    buf.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(buf)
 }
 
 /// A random id with a readable prefix, e.g. `thr_3f9a…`.
