@@ -74,19 +74,25 @@ CREATE TABLE IF NOT EXISTS messages (
 CREATE INDEX IF NOT EXISTS messages_by_thread ON messages (thread_id, id);
 ";
 
+/// Opens (creating the directory and the file if needed) `dir/file`, with a busy timeout,
+/// and runs `schema` on it. Shared with the Kaplaix store.
+pub fn open_sqlite(dir: &Path, file: &str, schema: &str) -> Result<Connection, String> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| format!("cannot create data dir {}: {e}", dir.display()))?;
+    let path = dir.join(file);
+    let conn =
+        Connection::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(|e| e.to_string())?;
+    conn.execute_batch(schema).map_err(|e| e.to_string())?;
+    Ok(conn)
+}
+
 impl Db {
     /// Opens (creating if needed) `dir/kapa-dev.sqlite3`.
     pub fn open(dir: &Path) -> Result<Db, String> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create data dir {}: {e}", dir.display()))?;
-        let path = dir.join("kapa-dev.sqlite3");
-        let conn =
-            Connection::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(|e| e.to_string())?;
-        conn.execute_batch(SCHEMA).map_err(|e| e.to_string())?;
         Ok(Db {
-            conn: Arc::new(Mutex::new(conn)),
+            conn: Arc::new(Mutex::new(open_sqlite(dir, "kapa-dev.sqlite3", SCHEMA)?)),
         })
     }
 

@@ -119,6 +119,19 @@ struct EventAccepted {
     status: &'static str,
 }
 
+/// The `status` filter, when given, if it is one of `allowed`.
+fn status_filter(q: &ListQuery, allowed: &[&str]) -> Result<Option<String>, ApiError> {
+    match q.status.clone().filter(|s| !s.is_empty()) {
+        Some(s) if !allowed.contains(&s.as_str()) => {
+            Err(ApiError::validation(vec![super::detail(
+                "status",
+                format!("must be one of: {}", allowed.join(", ")),
+            )]))
+        }
+        status => Ok(status),
+    }
+}
+
 fn page_params(q: &ListQuery) -> Result<(usize, Option<i64>), ApiError> {
     let mut d = vec![];
     let p = validate::page_params(q.limit.as_deref(), q.cursor.as_deref(), &mut d);
@@ -183,15 +196,7 @@ async fn list_policies(
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let (limit, cursor) = page_params(&q)?;
-    let status = q.status.clone().filter(|s| !s.is_empty());
-    if let Some(s) = status.as_deref() {
-        if !["active", "inactive", "archived", "all"].contains(&s) {
-            return Err(ApiError::validation(vec![super::detail(
-                "status",
-                "must be one of: active, inactive, archived, all",
-            )]));
-        }
-    }
+    let status = status_filter(&q, &["active", "inactive", "archived", "all"])?;
     Ok(Json(
         app.kaplaix
             .store
@@ -248,15 +253,7 @@ async fn list_pending(
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let (limit, cursor) = page_params(&q)?;
-    let status = q.status.clone().filter(|s| !s.is_empty());
-    if let Some(s) = status.as_deref() {
-        if !validate::PENDING_STATUSES.contains(&s) {
-            return Err(ApiError::validation(vec![super::detail(
-                "status",
-                format!("must be one of: {}", validate::PENDING_STATUSES.join(", ")),
-            )]));
-        }
-    }
+    let status = status_filter(&q, validate::PENDING_STATUSES)?;
     let agent = q.agent_id.clone().filter(|s| !s.is_empty());
     let session = q.session_id.clone().filter(|s| !s.is_empty());
     Ok(Json(

@@ -169,14 +169,7 @@ fn after(cursor: Option<i64>) -> i64 {
 
 impl Store {
     pub fn open(dir: &Path) -> Result<Store, String> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create data dir {}: {e}", dir.display()))?;
-        let path = dir.join("kaplaix.sqlite3");
-        let conn =
-            Connection::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(|e| e.to_string())?;
-        conn.execute_batch(SCHEMA).map_err(|e| e.to_string())?;
+        let conn = crate::db::open_sqlite(dir, "kaplaix.sqlite3", SCHEMA)?;
         Ok(Store {
             conn: Arc::new(Mutex::new(conn)),
         })
