@@ -10,7 +10,8 @@
 //           re-rendering the whole text on every read, as the page did;
 //   naive   marked + DOMPurify re-rendering the whole text on every read;
 //   after   MarkdownView.update(): only the still-growing last block is rendered again.
-// It prints the mean cost of a read over the last 10 % of the stream (the text at 90-100 KiB)
+// It prints the mean cost of a read over the first and the last 10 % of the stream (the text
+// at 0-10 KiB and at 90-100 KiB: linear rendering keeps them alike)
 // and the total for the whole stream (for the whole-text renderers, estimated from sampled
 // reads). Needs pkg/ built and the server built (tests/e2e/run.sh
 // does both), and www/node_modules (npm ci in www/).
@@ -75,14 +76,15 @@ try {
       host.replaceChildren();
       const pick = (from, to) => Array.from({ length: 100 }, (_, k) => reads[Math.floor(from + (to - from) * k / 100)]);
       const all = pick(0, reads.length).map((t) => time(renderRead, t));
+      const first = pick(0, reads.length - tenth).map((t) => time(renderRead, t));
       const last = pick(tenth, reads.length).map((t) => time(renderRead, t));
-      return { name, reads: reads.length, lastTenthMeanMs: mean(last), totalMs: mean(all) * reads.length, estimated: true };
+      return { name, reads: reads.length, firstTenthMeanMs: mean(first), lastTenthMeanMs: mean(last), totalMs: mean(all) * reads.length, estimated: true };
     };
     // A view is stateful: every read is run and timed.
     const every = (name, renderRead) => {
       host.replaceChildren();
       const costs = reads.map((t) => time(renderRead, t));
-      return { name, reads: reads.length, lastTenthMeanMs: mean(costs.slice(tenth)), totalMs: costs.reduce((a, b) => a + b, 0), estimated: false };
+      return { name, reads: reads.length, firstTenthMeanMs: mean(costs.slice(0, reads.length - tenth)), lastTenthMeanMs: mean(costs.slice(tenth)), totalMs: costs.reduce((a, b) => a + b, 0), estimated: false };
     };
     // The old page built a new node from the whole text on every read.
     const whole = (render) => (t) => {
@@ -105,7 +107,7 @@ try {
   }, { text, delta });
   console.log(`answer: ${(text.length / 1024).toFixed(1)} KiB in deltas of ${delta} chars (${result.out[0].reads} reads); Chromium headless`);
   for (const r of result.out) {
-    console.log(`${r.name.padEnd(7)} per read at 90-100 KiB: ${r.lastTenthMeanMs.toFixed(3).padStart(8)} ms   whole stream: ${(r.totalMs / 1000).toFixed(2).padStart(7)} s${r.estimated ? ' (from 200 sampled reads)' : ''}`);
+    console.log(`${r.name.padEnd(7)} per read at 0-10 KiB: ${r.firstTenthMeanMs.toFixed(3).padStart(8)} ms, at 90-100 KiB: ${r.lastTenthMeanMs.toFixed(3).padStart(8)} ms   whole stream: ${(r.totalMs / 1000).toFixed(2).padStart(7)} s${r.estimated ? ' (estimated from 100 sampled reads)' : ''}`);
   }
   console.log(`after: the finished view equals a whole render: ${result.same}; tables rendered: ${result.tables}`);
 } finally {
