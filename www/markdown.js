@@ -129,7 +129,12 @@ export class MarkdownView {
   update(text) {
     text = String(text ?? '');
     if (text === this.text) return;
-    if (!text.startsWith(this.text)) {
+    // Did the text only grow? Checked on its start and on the part after the stable blocks
+    // (not the whole prefix, which would cost time linear in the text on every read).
+    const grew = text.length > this.text.length
+      && text.startsWith(this.text.slice(0, 64))
+      && text.startsWith(this.text.slice(this.committed), this.committed);
+    if (!grew) {
       this.element.replaceChildren();
       this.tailNodes = [];
       this.committed = 0;

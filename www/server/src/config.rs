@@ -55,7 +55,7 @@ pub struct Config {
     pub upstream: Option<Upstream>,
     /// Kaplaix governance (`KAPLAIX_API_KEY`, `KAPLAIX_BASE_URL`, `KAPLAIX_PENDING_TTL_SECS`).
     pub kaplaix: crate::kaplaix::KaplaixConfig,
-    /// Print one line per request to stderr.
+    /// No request log (the binary then logs warnings only).
     pub quiet: bool,
 }
 

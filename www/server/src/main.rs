@@ -1,11 +1,33 @@
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use kapa_dev_server::config::Cli;
 use kapa_dev_server::{start, Config};
 
-#[tokio::main]
-async fn main() {
+fn main() {
+    // An empty variable counts as unset (as documented); clap would read it as an empty value.
+    // Done before the runtime's threads exist.
+    for arg in Cli::command().get_arguments() {
+        if let Some(var) = arg.get_env() {
+            if std::env::var_os(var).is_some_and(|v| v.is_empty()) {
+                std::env::remove_var(var);
+            }
+        }
+    }
     // clap prints --help (exit 0) and flag errors (exit 2) itself.
     let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("kapa-dev-server: cannot start the runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    runtime.block_on(serve(cli));
+}
+
+async fn serve(cli: Cli) {
     let quiet = cli.quiet;
     let config = match Config::from_cli(cli, |k| std::env::var(k).ok()) {
         Ok(c) => c,

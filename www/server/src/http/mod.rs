@@ -79,6 +79,9 @@ pub fn router(app: Arc<App>) -> Router {
                     tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
                 })
                 .on_request(())
+                // Every response's status is logged below; 5xx (injected faults included) are
+                // not logged again as errors.
+                .on_failure(())
                 .on_response(
                     |res: &Response, latency: Duration, _span: &tracing::Span| {
                         tracing::info!(status = res.status().as_u16(), ms = latency.as_millis() as u64);
