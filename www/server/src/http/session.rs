@@ -146,17 +146,21 @@ pub async fn api_session(State(app): State<Arc<App>>, headers: HeaderMap) -> Res
         return Err(Error::forbidden(why));
     }
     let (owner, set_cookie) = owner_from_cookie(&headers);
-    let mut res = match app.config.upstream {
+    let answer = match app.config.upstream {
         Some(_) => {
             let o = owner.clone();
             let _ = app.db.run(move |db| db.ensure_owner(&o, now_ms())).await;
-            forward_to_kapa(&app, owner).await?
+            forward_to_kapa(&app, owner).await
         }
         None => {
             let project = app.config.project_id.clone();
-            Json(mint(&app, project, Some(owner)).await?).into_response()
+            mint(&app, project, Some(owner))
+                .await
+                .map(|minted| Json(minted).into_response())
         }
     };
+    // Errors too are never cached, and still give the visitor its owner id.
+    let mut res = answer.unwrap_or_else(IntoResponse::into_response);
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if let Some(c) = set_cookie {
