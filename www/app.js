@@ -1,6 +1,6 @@
 // The demo page: a plain ES module using the package exactly as a page would.
 import { Agent, createToolHelper } from '/pkg/index.js';
-import { renderMarkdown, safeHref } from './markdown.js';
+import { MarkdownView, safeHref } from './markdown.js';
 import { makeTools, setTheme, getTheme } from './tools.js';
 import { initGovernance, GOVERNANCE_TOOLS } from './governance.js';
 
@@ -126,17 +126,24 @@ window.__governance = governanceView;
 
 // ---------- rendering ----------
 const rendered = new WeakMap(); // message object → its DOM node (unchanged messages keep theirs)
+// `${message index}:${block index}` → the MarkdownView of that text block. A streaming message
+// is a new object on every read; its text blocks keep their view, which parses only what is
+// new, so rendering an answer costs time linear in its length.
+const views = new Map();
 
 function render(messages) {
   els.welcome.hidden = messages.length > 0;
-  const nodes = messages.map((m) => {
+  const nodes = messages.map((m, i) => {
     let node = rendered.get(m);
     if (!node) {
-      node = m.role === 'user' ? renderUser(m) : renderAssistant(m);
+      node = m.role === 'user' ? renderUser(m) : renderAssistant(m, i);
       rendered.set(m, node);
     }
     return node;
   });
+  for (const key of views.keys()) {
+    if (Number(key.split(':')[0]) >= messages.length) views.delete(key);
+  }
   // Keep the welcome section first, then exactly these nodes in order.
   const wanted = [els.welcome, ...nodes];
   [...els.messages.children].forEach((child) => { if (!wanted.includes(child)) child.remove(); });
@@ -157,7 +164,7 @@ function renderUser(m) {
   return div;
 }
 
-function renderAssistant(m) {
+function renderAssistant(m, index) {
   const div = document.createElement('article');
   div.className = `msg msg-assistant${m.isError ? ' msg-error' : ''}`;
   if (m.isError) {
@@ -166,19 +173,20 @@ function renderAssistant(m) {
     banner.textContent = '⚠ The answer failed';
     div.append(banner);
   }
-  for (const block of m.blocks ?? []) {
+  (m.blocks ?? []).forEach((block, b) => {
     if (block.type === 'text') {
-      const md = document.createElement('div');
-      md.className = 'markdown';
-      md.append(renderMarkdown(block.content));
-      div.append(md);
+      const key = `${index}:${b}`;
+      let view = views.get(key);
+      if (!view) views.set(key, (view = new MarkdownView()));
+      view.update(block.content);
+      div.append(view.element);
     } else if (block.type === 'tool_calls') {
       const group = document.createElement('div');
       group.className = 'tool-calls';
       for (const call of block.toolCalls ?? []) group.append(renderToolCall(call));
       div.append(group);
     }
-  }
+  });
   return div;
 }
 
@@ -319,6 +327,8 @@ function scrollToEnd() {
 }
 
 function setStreaming(streaming) {
+  // A finished answer is rendered once more as a whole (see MarkdownView.finish).
+  if (!streaming) for (const view of views.values()) view.finish();
   document.body.classList.toggle('streaming', streaming);
   els.send.hidden = streaming;
   els.stop.hidden = !streaming;

@@ -1,10 +1,21 @@
-// A small, safe Markdown renderer for model output. It builds DOM nodes and only ever sets
-// text through text nodes: no HTML from the model reaches the DOM. Links are kept only for
-// http: and https: URLs (anything else is shown as plain text).
+// Markdown for model output, through the libraries Kapa's own examples use: marked (with
+// GitHub-flavoured Markdown: tables, strikethrough, autolinks) turns the text into HTML, and
+// DOMPurify turns that HTML into DOM nodes with nothing but Markdown's own elements. Both are
+// npm packages (www/package.json) the development server serves at /vendor/; no build step.
 //
-// Supported: paragraphs, headings, fenced code blocks, blockquotes, ordered and unordered
-// lists, horizontal rules, and inline `code`, **bold**, *italic*/_italic_, ~~strike~~,
-// [links](https://…) and bare https:// URLs. An unclosed fence (mid-stream) renders as code.
+// Safety, in two layers: raw HTML in the text is never markup (marked's `html` renderer
+// escapes it, so it shows as text), images show as their alt text, and DOMPurify keeps only the
+// allow-listed tags and attributes; links are kept only for http: and https: URLs (anything
+// else loses its href) and open in a new tab.
+//
+// Streaming: `MarkdownView` renders a growing text in time linear in its length. Blocks that
+// can no longer change (followed by a blank line and the start of another top-level block,
+// outside a code fence) are rendered once and kept; only the last, still-growing block is
+// rendered again on each read. `finish()` renders the whole text once more, so constructs
+// that span blocks (loose lists, reference links) come out exactly as marked makes them.
+
+import { Marked } from '/vendor/marked/lib/marked.esm.js';
+import DOMPurify from '/vendor/dompurify/dist/purify.es.mjs';
 
 /** Returns an http(s) URL string, or null for anything else. */
 export function safeHref(raw) {
@@ -16,192 +27,136 @@ export function safeHref(raw) {
   }
 }
 
-function el(tag, className) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  return node;
-}
+const escapeHtml = (s) => String(s)
+  .replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+  .replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 
-/** Renders Markdown `text` into a new DocumentFragment. */
-export function renderMarkdown(text) {
-  const frag = document.createDocumentFragment();
-  const lines = String(text ?? '').replace(/\r\n?/g, '\n').split('\n');
-  let i = 0;
-  let para = [];
-
-  const flushPara = () => {
-    if (para.length) {
-      const p = el('p');
-      appendInline(p, para.join('\n'));
-      frag.appendChild(p);
-      para = [];
-    }
-  };
-
-  while (i < lines.length) {
-    const line = lines[i];
-    const fence = line.match(/^\s*(```|~~~)\s*([\w+-]*)/);
-    if (fence) {
-      flushPara();
-      const code = [];
-      i += 1;
-      while (i < lines.length && !lines[i].trim().startsWith(fence[1])) {
-        code.push(lines[i]);
-        i += 1;
-      }
-      i += 1; // closing fence (or end)
-      const pre = el('pre');
-      const c = el('code');
-      if (fence[2]) c.dataset.lang = fence[2];
-      c.textContent = code.join('\n');
-      pre.appendChild(c);
-      frag.appendChild(pre);
-      continue;
-    }
-    const heading = line.match(/^(#{1,6})\s+(.*)$/);
-    if (heading) {
-      flushPara();
-      const h = el(`h${Math.min(6, heading[1].length + 2)}`);
-      appendInline(h, heading[2].replace(/\s#+\s*$/, ''));
-      frag.appendChild(h);
-      i += 1;
-      continue;
-    }
-    if (/^\s*([-*_])(\s*\1){2,}\s*$/.test(line)) {
-      flushPara();
-      frag.appendChild(el('hr'));
-      i += 1;
-      continue;
-    }
-    if (/^\s*>/.test(line)) {
-      flushPara();
-      const quoted = [];
-      while (i < lines.length && /^\s*>/.test(lines[i])) {
-        quoted.push(lines[i].replace(/^\s*>\s?/, ''));
-        i += 1;
-      }
-      const bq = el('blockquote');
-      bq.appendChild(renderMarkdown(quoted.join('\n')));
-      frag.appendChild(bq);
-      continue;
-    }
-    const item = line.match(/^(\s*)([-*+]|\d{1,9}[.)])\s+(.*)$/);
-    if (item) {
-      flushPara();
-      const ordered = /\d/.test(item[2]);
-      const list = el(ordered ? 'ol' : 'ul');
-      if (ordered) {
-        const start = parseInt(item[2], 10);
-        if (start !== 1) list.start = start;
-      }
-      while (i < lines.length) {
-        const m = lines[i].match(/^(\s*)([-*+]|\d{1,9}[.)])\s+(.*)$/);
-        if (!m || /\d/.test(m[2]) !== ordered) break;
-        const body = [m[3]];
-        i += 1;
-        // Indented continuation lines belong to the item.
-        while (i < lines.length && /^\s{2,}\S/.test(lines[i]) && !/^\s*([-*+]|\d{1,9}[.)])\s+/.test(lines[i])) {
-          body.push(lines[i].trim());
-          i += 1;
-        }
-        const li = el('li');
-        appendInline(li, body.join('\n'));
-        list.appendChild(li);
-      }
-      frag.appendChild(list);
-      continue;
-    }
-    if (line.trim() === '') {
-      flushPara();
-      i += 1;
-      continue;
-    }
-    para.push(line);
-    i += 1;
-  }
-  flushPara();
-  return frag;
-}
-
-// Inline tokens, tried in order at each position.
-const INLINE = [
-  { re: /^`([^`]+)`/, make: (m) => { const c = el('code'); c.textContent = m[1]; return c; } },
-  { re: /^\*\*(?=\S)([\s\S]*?\S)\*\*/, make: (m) => wrap('strong', m[1]) },
-  { re: /^__(?=\S)([\s\S]*?\S)__/, make: (m) => wrap('strong', m[1]) },
-  { re: /^~~(?=\S)([\s\S]*?\S)~~/, make: (m) => wrap('del', m[1]) },
-  { re: /^\*(?=[^\s*])([\s\S]*?[^\s*])\*/, make: (m) => wrap('em', m[1]) },
-  { re: /^_(?=[^\s_])([\s\S]*?[^\s_])_(?![\w])/, make: (m) => wrap('em', m[1]) },
-  {
-    re: /^\[([^\]\n]+)\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/,
-    make: (m) => link(m[2], m[1]),
+const marked = new Marked({
+  gfm: true,
+  breaks: false,
+  renderer: {
+    // Raw HTML blocks and inline tags are shown as text, never parsed as markup.
+    html: ({ text }) => escapeHtml(text),
+    // No images from model output (no requests to hosts it names): the alt text stays.
+    image: ({ text }) => escapeHtml(text),
   },
-  { re: /^https?:\/\/[^\s<>()\]]+[^\s<>()\].,;:!?'"]/, make: (m) => link(m[0], null) },
+});
+
+const ALLOWED_TAGS = [
+  'p', 'br', 'hr', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'blockquote', 'pre', 'code',
+  'em', 'strong', 'del', 's', 'a', 'ul', 'ol', 'li',
+  'table', 'thead', 'tbody', 'tr', 'th', 'td',
 ];
+const ALLOWED_ATTR = ['href', 'title', 'align', 'start', 'class'];
 
-function wrap(tag, inner) {
-  const node = el(tag);
-  appendInline(node, inner);
-  return node;
-}
-
-function link(href, label) {
-  const url = safeHref(href);
-  if (!url) {
-    // Not http(s): keep the words, drop the link.
-    const span = el('span');
-    appendInline(span, label ?? href);
-    return span;
+const purify = DOMPurify(window);
+purify.addHook('afterSanitizeAttributes', (node) => {
+  if (node.tagName === 'A') {
+    const url = node.hasAttribute('href') ? safeHref(node.getAttribute('href')) : null;
+    if (url) {
+      node.setAttribute('href', url);
+      node.setAttribute('target', '_blank');
+      node.setAttribute('rel', 'noopener noreferrer');
+    } else {
+      node.removeAttribute('href');
+    }
   }
-  const a = el('a');
-  a.href = url;
-  a.target = '_blank';
-  a.rel = 'noopener noreferrer';
-  if (label == null) a.textContent = href;
-  else appendInline(a, label);
-  return a;
+  if (node.hasAttribute('class') && !/^language-[\w-]+$/.test(node.getAttribute('class'))) {
+    node.removeAttribute('class');
+  }
+});
+
+const PURIFY_OPTIONS = {
+  ALLOWED_TAGS,
+  ALLOWED_ATTR,
+  ALLOW_DATA_ATTR: false,
+  RETURN_DOM_FRAGMENT: true,
+};
+
+/** Renders Markdown `text` into a new DocumentFragment of safe DOM nodes. */
+export function renderMarkdown(text) {
+  const html = marked.parse(String(text ?? ''), { async: false }).trim();
+  return purify.sanitize(html, PURIFY_OPTIONS);
 }
 
-/** Appends inline Markdown `text` to `parent` as DOM nodes. */
-export function appendInline(parent, text) {
-  let buf = '';
-  const flush = () => {
-    if (buf) {
-      // A single newline inside a paragraph is a space (CommonMark's soft break), unless the
-      // line ends with two spaces or a backslash (a hard break).
-      const parts = buf.split(/(?: {2,}|\\)\n/);
-      parts.forEach((part, k) => {
-        if (k > 0) parent.appendChild(el('br'));
-        if (part) parent.appendChild(document.createTextNode(part.replace(/\n/g, ' ')));
-      });
-      buf = '';
-    }
-  };
-  let i = 0;
-  outer: while (i < text.length) {
-    const ch = text[i];
-    if (ch === '\\' && i + 1 < text.length && /[\\`*_{}[\]()#+\-.!~>]/.test(text[i + 1])) {
-      buf += text[i + 1];
-      i += 2;
-      continue;
-    }
-    if ('`*_~[h'.includes(ch)) {
-      const rest = text.slice(i);
-      // `_` inside a word (snake_case) is not emphasis.
-      const wordBefore = i > 0 && /\w/.test(text[i - 1]);
-      for (const tok of INLINE) {
-        if (ch === '_' && wordBefore) break;
-        if (ch === 'h' && (wordBefore || !tok.re.source.startsWith('^https'))) continue;
-        const m = rest.match(tok.re);
-        if (m) {
-          flush();
-          parent.appendChild(tok.make(m));
-          i += m[0].length;
-          continue outer;
-        }
+const FENCE = /^ {0,3}(`{3,}|~{3,})/;
+const LIST_ITEM = /^ {0,3}([-*+]|\d{1,9}[.)])(\s|$)/;
+
+/**
+ * Where `text` (which starts outside a code fence) can be cut so that nothing after the cut
+ * can change how the part before it renders: the start of the last top-level block that
+ * follows a blank line, outside a fence, and is not indented, a list item, a table row or a
+ * reference definition (those can belong to the block before). 0 when there is none.
+ */
+export function stableCut(text) {
+  let cut = 0;
+  let fence = null;
+  let blank = false;
+  let pos = 0;
+  while (pos < text.length) {
+    const nl = text.indexOf('\n', pos);
+    if (nl < 0) break; // the last line is still growing
+    const line = text.slice(pos, nl);
+    if (fence) {
+      const m = line.match(FENCE);
+      if (m && m[1][0] === fence[0] && m[1].length >= fence.length && !line.slice(m[0].length).trim()) fence = null;
+    } else if (!line.trim()) {
+      blank = true;
+    } else {
+      if (blank && !/^\s/.test(line) && !LIST_ITEM.test(line) && !line.startsWith('|') && !/^\[[^\]]+\]:/.test(line)) {
+        cut = pos;
       }
+      blank = false;
+      const m = line.match(FENCE);
+      if (m) fence = m[1];
     }
-    buf += ch;
-    i += 1;
+    pos = nl + 1;
   }
-  flush();
+  return cut;
+}
+
+/** A Markdown text that grows while it streams, rendered into `element`. */
+export class MarkdownView {
+  constructor() {
+    this.element = document.createElement('div');
+    this.element.className = 'markdown';
+    this.text = '';
+    this.committed = 0; // chars of `text` rendered for good (the stable blocks)
+    this.tailNodes = []; // the nodes of the still-growing rest, replaced on each update
+  }
+
+  /** Shows `text`: when it grew, only the part after the stable blocks is parsed again. */
+  update(text) {
+    text = String(text ?? '');
+    if (text === this.text) return;
+    // Did the text only grow? Checked on its start and on the part after the stable blocks
+    // (not the whole prefix, which would cost time linear in the text on every read).
+    const grew = text.length > this.text.length
+      && text.startsWith(this.text.slice(0, 64))
+      && text.startsWith(this.text.slice(this.committed), this.committed);
+    if (!grew) {
+      this.element.replaceChildren();
+      this.tailNodes = [];
+      this.committed = 0;
+    }
+    this.text = text;
+    for (const node of this.tailNodes) node.remove();
+    const rest = text.slice(this.committed);
+    const cut = stableCut(rest);
+    if (cut > 0) {
+      this.element.append(renderMarkdown(rest.slice(0, cut)));
+      this.committed += cut;
+    }
+    const tail = renderMarkdown(text.slice(this.committed));
+    this.tailNodes = [...tail.childNodes];
+    this.element.append(tail);
+  }
+
+  /** Once the text is complete: renders it whole, as one document, if it was rendered in parts. */
+  finish() {
+    if (this.committed === 0) return;
+    this.element.replaceChildren(renderMarkdown(this.text));
+    this.committed = this.text.length;
+    this.tailNodes = [];
+  }
 }

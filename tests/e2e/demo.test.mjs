@@ -94,6 +94,28 @@ test('a question gets a streamed answer with sources', async () => {
   assert.match(doc, /id="fault-injection"/);
 });
 
+test('an answer quoting a table in the docs shows a table', async () => {
+  await ask('How many fuzz corpus seeds are there?');
+  await idle();
+  const answer = lastAssistant();
+  const table = answer.locator('.markdown table').first();
+  await table.waitFor();
+  // The header and the rows of docs/reliability.md's "Counts" table, cell by cell.
+  assert.deepEqual(await table.locator('thead th').allTextContents(), ['what', 'count']);
+  const rows = await table.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
+  assert.ok(rows.length >= 3, JSON.stringify(rows));
+  assert.ok(rows.every((r) => r.length === 2), JSON.stringify(rows));
+  const seeds = rows.find((r) => r[0] === 'fuzz corpus');
+  assert.ok(seeds, JSON.stringify(rows));
+  assert.match(seeds[1], /\d+ seeds/);
+  // Cell Markdown is rendered too (`code` in the first column), and no pipes are left as text.
+  assert.ok(await table.locator('td code').count() >= 1);
+  const paragraphs = await answer.locator('.markdown p').allTextContents();
+  assert.ok(!paragraphs.some((p) => /\|\s*-{3}|\|---/.test(p) || /^\|/.test(p)), JSON.stringify(paragraphs));
+  await table.scrollIntoViewIfNeeded();
+  await shot('02b-answer-with-table');
+});
+
 test('a client tool runs and the answer uses its result', async () => {
   await ask('What time is it?');
   await idle();

@@ -19,6 +19,9 @@ fi
 if [ ! -d "$here/node_modules/playwright-core" ]; then
   (cd "$here" && npm install --no-audit --no-fund)
 fi
+# The demo page's libraries (marked, DOMPurify: www/package.json), served at /vendor/.
+[ -f "$root/www/node_modules/marked/package.json" ] && [ -f "$root/www/node_modules/dompurify/package.json" ] \
+  || (cd "$root/www" && npm ci --no-audit --no-fund)
 (cd "$root" && cargo build -q -p kapa-dev-server)
 export KAPA_DEV_SERVER="${KAPA_DEV_SERVER:-$root/target/debug/kapa-dev-server}"
 cd "$here"

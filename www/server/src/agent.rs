@@ -3,13 +3,27 @@
 //! and writes the answer text. Pure functions; the HTTP layer turns them into stream events.
 
 use crate::docs::{is_stopword, stem, Hit, Kb};
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-#[derive(Clone, Debug)]
+/// A client tool as the chat request declares it (PROTOCOL.md §2).
+#[derive(Clone, Debug, Deserialize)]
 pub struct ClientTool {
     pub name: String,
+    #[serde(default, deserialize_with = "null_as_default")]
     pub description: String,
+    /// Its JSON Schema.
+    #[serde(default)]
     pub parameters: Value,
+}
+
+/// `null` reads as the type's default.
+fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 /// A chosen client tool call: the tool's name and the arguments filled from the message.
@@ -270,14 +284,52 @@ pub fn knowledge_answer(kb: &Kb, hits: &[Hit], origin: &str, brief: bool) -> Str
     s
 }
 
-/// The first paragraphs of a passage (whole blocks, about `max` chars), plus its first code
-/// block when `with_code`.
+/// The first blocks of a passage (about `max` chars), plus its first code block when
+/// `with_code`. Blocks keep their Markdown, line breaks included: a table stays a table, a
+/// list a list. A table or list longer than what is left of `max` is cut between rows or
+/// items (a table keeps its header), and says how many it left out.
 fn excerpt(body: &str, max: usize, with_code: bool) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut len = 0;
+    let mut code_added = false;
+    for b in blocks(body) {
+        if is_fence(&b) {
+            if with_code && !code_added && b.lines().count() <= 20 {
+                out.push(b.trim_end().to_string());
+                code_added = true;
+            }
+            continue;
+        }
+        if len > 0 && len + b.len() > max {
+            // What fits of a table or list, when at least one row or item does.
+            if let Some(cut) = cut_block(&b, max.saturating_sub(len)) {
+                len += cut.len();
+                out.push(cut);
+            }
+            continue;
+        }
+        len += b.len();
+        out.push(b.trim_end().to_string());
+    }
+    if out.is_empty() {
+        return "(This section has no text of its own.)".into();
+    }
+    out.join("\n\n")
+}
+
+fn is_fence(block: &str) -> bool {
+    let t = block.trim_start();
+    t.starts_with("```") || t.starts_with("~~~")
+}
+
+/// A passage's blocks: paragraphs, tables and lists (split at blank lines) and fenced code
+/// blocks (whole, blank lines included), each with its own line breaks.
+fn blocks(body: &str) -> Vec<String> {
     let mut blocks: Vec<String> = Vec::new();
     let mut cur = String::new();
     let mut in_code = false;
     for line in body.lines() {
-        let fence = line.trim_start().starts_with("```") || line.trim_start().starts_with("~~~");
+        let fence = is_fence(line);
         if fence && !in_code && !cur.trim().is_empty() {
             blocks.push(std::mem::take(&mut cur));
         }
@@ -299,29 +351,67 @@ fn excerpt(body: &str, max: usize, with_code: bool) -> String {
     if !cur.trim().is_empty() {
         blocks.push(cur);
     }
-    let is_code =
-        |b: &String| b.trim_start().starts_with("```") || b.trim_start().starts_with("~~~");
-    let mut out: Vec<String> = Vec::new();
-    let mut len = 0;
-    let mut code_added = false;
-    for b in &blocks {
-        if is_code(b) {
-            if with_code && !code_added && b.lines().count() <= 20 {
-                out.push(b.trim_end().to_string());
-                code_added = true;
+    blocks
+}
+
+/// The head of a table (header, separator and the rows that fit in `room`) or of a list
+/// (the items that fit), with a note of what was left out; `None` for other blocks or when
+/// not one row or item fits.
+fn cut_block(block: &str, room: usize) -> Option<String> {
+    let lines: Vec<&str> = block.lines().collect();
+    let is_table = lines.len() >= 3
+        && lines[0].trim_start().starts_with('|')
+        && lines[1].trim().trim_matches('|').split('|').all(|c| {
+            let c = c.trim();
+            !c.is_empty() && c.chars().all(|ch| matches!(ch, '-' | ':'))
+        });
+    let is_item = |l: &str| {
+        let t = l.trim_start();
+        l.len() - t.len() < 2
+            && (t.starts_with("- ")
+                || t.starts_with("* ")
+                || t.split_once(". ")
+                    .is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit())))
+    };
+    // Units: a table's rows (after the 2 header lines), or a list's items (an item with
+    // its continuation lines).
+    let (head, units): (String, Vec<String>) = if is_table {
+        (
+            format!("{}\n{}\n", lines[0], lines[1]),
+            lines[2..].iter().map(|l| format!("{l}\n")).collect(),
+        )
+    } else if is_item(lines[0]) {
+        let mut items: Vec<String> = vec![];
+        for l in &lines {
+            match items.last_mut() {
+                Some(last) if !is_item(l) => last.push_str(&format!("{l}\n")),
+                _ => items.push(format!("{l}\n")),
             }
-            continue;
         }
-        if len > 0 && len + b.len() > max {
-            continue;
+        (String::new(), items)
+    } else {
+        return None;
+    };
+    let mut kept = head.clone();
+    let mut n = 0;
+    for u in &units {
+        if n > 0 && kept.len() + u.len() > room {
+            break;
         }
-        len += b.len();
-        out.push(b.trim_end().to_string());
+        kept.push_str(u);
+        n += 1;
     }
-    if out.is_empty() {
-        return "(This section has no text of its own.)".into();
+    let left = units.len() - n;
+    if n == 0 || left == 0 {
+        return (left == 0).then(|| kept.trim_end().to_string());
     }
-    out.join("\n\n")
+    let what = match (is_table, left) {
+        (true, 1) => "1 more row".to_string(),
+        (true, _) => format!("{left} more rows"),
+        (false, 1) => "1 more item".to_string(),
+        (false, _) => format!("{left} more items"),
+    };
+    Some(format!("{}\n\n*({what} in the source.)*", kept.trim_end()))
 }
 
 /// A client tool call's outcome as sent back in `tool_results`.
@@ -539,6 +629,29 @@ mod tests {
         assert!(s2.contains("= **63**"), "{s2}");
         assert!(s.contains("You declined **get_current_time**"));
         assert!(s.contains("Division by zero"));
+    }
+
+    #[test]
+    fn excerpts_keep_tables_and_lists() {
+        let table = "| case | seen |\n|---|---|\n| a | one |\n| b | two |\n| c | three |";
+        let body = format!("Intro text.\n\n{table}\n\n- first\n- second\n  more\n- third");
+        // Room for everything: the blocks come back as written.
+        let all = excerpt(&body, 1000, false);
+        assert!(all.contains(table), "{all}");
+        assert!(all.contains("- first\n- second\n  more\n- third"), "{all}");
+        // Little room: the table keeps its header and whole rows, and says what it left out.
+        let cut = excerpt(&body, 50, false);
+        assert!(
+            cut.contains("| case | seen |\n|---|---|\n| a | one |\n"),
+            "{cut}"
+        );
+        assert!(cut.contains("more rows in the source"), "{cut}");
+        assert!(!cut.contains("| a | one | | b"), "{cut}");
+        assert_eq!(
+            cut_block("- one\n- two\n  two more\n- three", 25).as_deref(),
+            Some("- one\n- two\n  two more\n\n*(1 more item in the source.)*")
+        );
+        assert_eq!(cut_block("Just a paragraph\nover two lines.", 5), None);
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Configuration from command-line flags and environment variables.
 //!
-//! Flags win over environment variables, which win over defaults.
+//! Flags win over environment variables, which win over defaults (clap, derive + env).
 
+use clap::{CommandFactory, Parser};
 use std::path::PathBuf;
 
 /// Wire framing of the chat stream (PROTOCOL.md §3).
@@ -54,134 +55,97 @@ pub struct Config {
     pub upstream: Option<Upstream>,
     /// Kaplaix governance (`KAPLAIX_API_KEY`, `KAPLAIX_BASE_URL`, `KAPLAIX_PENDING_TTL_SECS`).
     pub kaplaix: crate::kaplaix::KaplaixConfig,
-    /// Print one line per request to stderr.
+    /// No request log (the binary then logs warnings only).
     pub quiet: bool,
 }
 
-pub const USAGE: &str = "\
-kapa-dev-server: serves the demo page, the built package and an embedded agent backend
-
-Usage: kapa-dev-server [--port N] [--data-dir DIR] [--root DIR] [--token-ttl-secs N]
-                       [--delta-delay-ms N] [--framing sse|record] [--quiet]
-
-  --port N             port on 127.0.0.1 (env PORT; default 8080; 0 picks a free port)
-  --data-dir DIR       SQLite data directory (env DATA_DIR; default <root>/www/server/data)
-  --root DIR           repository root: serves <root>/www at / and <root>/pkg at /pkg
-                       (env KAPA_DEV_ROOT; default: the current directory if it has www/,
-                       else the checkout this binary was built from)
-  --token-ttl-secs N   lifetime of session tokens minted here (env TOKEN_TTL_SECS; default 3600)
-  --delta-delay-ms N   pause between streamed text deltas (env DELTA_DELAY_MS; default 15)
-  --framing F          default chat framing: sse or record (env FRAMING; default sse)
-  --quiet              do not log requests
-
+/// The command line. Flags win over their environment variables, which win over defaults;
+/// an empty variable counts as unset. The secrets (`KAPA_API_KEY`, `KAPLAIX_API_KEY`) are read
+/// from the environment only, never from a flag, so they never show in a process list.
+#[derive(Parser, Debug)]
+#[command(
+    name = "kapa-dev-server",
+    about = "Serves the demo page, the built package and an embedded agent backend",
+    after_help = "\
 Environment: KAPA_API_KEY + KAPA_PROJECT_ID (+ KAPA_API_URL, KAPA_INTEGRATION_ID) make
 /api/session forward to Kapa instead of minting local tokens.
 KAPLAIX_API_KEY (+ KAPLAIX_BASE_URL) makes /api/kaplaix forward to Kaplaix instead of the
-embedded governance service; KAPLAIX_PENDING_TTL_SECS sets its pending actions' lifetime.";
+embedded governance service; KAPLAIX_PENDING_TTL_SECS sets its pending actions' lifetime.
+RUST_LOG filters the log (default: info; with --quiet: warn)."
+)]
+pub struct Cli {
+    /// Port on 127.0.0.1 (0 picks a free port)
+    #[arg(long, env = "PORT", default_value_t = 8080)]
+    pub port: u16,
+    /// SQLite data directory [default: <root>/www/server/data]
+    #[arg(long, env = "DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Repository root: serves <root>/www at / and <root>/pkg at /pkg [default: the current
+    /// directory if it has www/, else the checkout this binary was built from]
+    #[arg(long, env = "KAPA_DEV_ROOT", value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// Lifetime of the session tokens minted here, in seconds
+    #[arg(long, env = "TOKEN_TTL_SECS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
+    pub token_ttl_secs: u64,
+    /// Pause between streamed text deltas, in milliseconds
+    #[arg(long, env = "DELTA_DELAY_MS", default_value_t = 15)]
+    pub delta_delay_ms: u64,
+    /// Default chat framing: sse or record
+    #[arg(long, env = "FRAMING", default_value = "sse", value_parser = parse_framing)]
+    pub framing: Framing,
+    /// Do not log requests
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+fn parse_framing(s: &str) -> Result<Framing, String> {
+    Framing::parse(s).ok_or_else(|| format!("{s:?} is not sse or record"))
+}
 
 impl Config {
-    /// Reads flags (`args` without the program name) and the environment through `env`.
+    /// Reads flags (`args` without the program name, and their environment variables) with
+    /// clap, and the secrets and upstream settings through `env`. `--help` and bad flags come
+    /// back as clap's error, which prints itself (`e.exit()`).
     pub fn from_args(
         args: &[String],
         env: impl Fn(&str) -> Option<String>,
-    ) -> Result<Config, String> {
-        let mut flags: std::collections::HashMap<String, String> = Default::default();
-        let mut quiet = false;
-        let mut i = 0;
-        while i < args.len() {
-            let a = &args[i];
-            if a == "--help" || a == "-h" {
-                return Err(USAGE.to_string());
-            }
-            if a == "--quiet" {
-                quiet = true;
-                i += 1;
-                continue;
-            }
-            let Some(name) = a.strip_prefix("--") else {
-                return Err(format!("unexpected argument {a:?}\n\n{USAGE}"));
-            };
-            let (name, value) = match name.split_once('=') {
-                Some((n, v)) => (n.to_string(), v.to_string()),
-                None => {
-                    i += 1;
-                    let v = args
-                        .get(i)
-                        .ok_or_else(|| format!("--{name} needs a value"))?;
-                    (name.to_string(), v.clone())
-                }
-            };
-            if ![
-                "port",
-                "data-dir",
-                "root",
-                "token-ttl-secs",
-                "delta-delay-ms",
-                "framing",
-            ]
-            .contains(&name.as_str())
-            {
-                return Err(format!("unknown flag --{name}\n\n{USAGE}"));
-            }
-            flags.insert(name, value);
-            i += 1;
-        }
-        let get = |flag: &str, var: &str| {
-            flags
-                .get(flag)
-                .cloned()
-                .or_else(|| env(var).filter(|v| !v.is_empty()))
-        };
-        let num = |flag: &str, var: &str, default: u64| -> Result<u64, String> {
-            match get(flag, var) {
-                Some(v) => v
-                    .parse::<u64>()
-                    .map_err(|_| format!("--{flag}: not a number: {v:?}")),
-                None => Ok(default),
-            }
-        };
-        let port = num("port", "PORT", 8080)?;
-        let port = u16::try_from(port).map_err(|_| "--port: out of range".to_string())?;
-        let root = match get("root", "KAPA_DEV_ROOT") {
-            Some(r) => PathBuf::from(r),
-            None => default_root(),
-        };
-        let data_dir = match get("data-dir", "DATA_DIR") {
-            Some(d) => PathBuf::from(d),
-            None => root.join("www/server/data"),
-        };
-        let framing = match get("framing", "FRAMING") {
-            Some(f) => Framing::parse(&f)
-                .ok_or_else(|| format!("--framing: {f:?} is not sse or record"))?,
-            None => Framing::Sse,
-        };
+    ) -> Result<Config, clap::Error> {
+        let cli = Cli::try_parse_from(
+            std::iter::once("kapa-dev-server".to_string()).chain(args.iter().cloned()),
+        )?;
+        Config::from_cli(cli, env)
+            .map_err(|msg| Cli::command().error(clap::error::ErrorKind::InvalidValue, msg))
+    }
+
+    /// The configuration from parsed flags, plus the environment's secrets through `env`.
+    pub fn from_cli(cli: Cli, env: impl Fn(&str) -> Option<String>) -> Result<Config, String> {
+        let env = |k: &str| env(k).filter(|v| !v.is_empty());
+        let root = cli.root.unwrap_or_else(default_root);
+        let data_dir = cli.data_dir.unwrap_or_else(|| root.join("www/server/data"));
         let upstream = match (env("KAPA_API_KEY"), env("KAPA_PROJECT_ID")) {
-            (Some(key), Some(project)) if !key.is_empty() && !project.is_empty() => {
-                Some(Upstream {
-                    api_key: key,
-                    project_id: project,
-                    api_url: env("KAPA_API_URL")
-                        .filter(|u| !u.is_empty())
-                        .unwrap_or_else(|| "https://api.kapa.ai".into())
-                        .trim_end_matches('/')
-                        .to_string(),
-                    integration_id: env("KAPA_INTEGRATION_ID").filter(|u| !u.is_empty()),
-                })
-            }
+            (Some(api_key), Some(project_id)) => Some(Upstream {
+                api_key,
+                project_id,
+                api_url: env("KAPA_API_URL")
+                    .unwrap_or_else(|| "https://api.kapa.ai".into())
+                    .trim_end_matches('/')
+                    .to_string(),
+                integration_id: env("KAPA_INTEGRATION_ID"),
+            }),
             _ => None,
         };
         Ok(Config {
-            port,
+            port: cli.port,
             data_dir,
             root,
-            token_ttl_secs: num("token-ttl-secs", "TOKEN_TTL_SECS", 3600)?.max(1),
-            delta_delay_ms: num("delta-delay-ms", "DELTA_DELAY_MS", 15)?,
-            framing,
+            token_ttl_secs: cli.token_ttl_secs,
+            delta_delay_ms: cli.delta_delay_ms,
+            framing: cli.framing,
             project_id: "demo".into(),
             integration_id: "demo-integration".into(),
             upstream,
             kaplaix: crate::kaplaix::KaplaixConfig::from_env(&env)?,
-            quiet,
+            quiet: cli.quiet,
         })
     }
 
@@ -212,4 +176,77 @@ fn default_root() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
         .canonicalize()
         .unwrap_or_else(|_| PathBuf::from("."))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn flags_and_secrets() {
+        let c = Config::from_args(
+            &args(&[
+                "--port=9000",
+                "--token-ttl-secs",
+                "40",
+                "--framing",
+                "record",
+                "--quiet",
+            ]),
+            |k| match k {
+                "KAPA_API_KEY" => Some("sk-x".into()),
+                "KAPA_PROJECT_ID" => Some("p1".into()),
+                "KAPA_API_URL" => Some("http://127.0.0.1:9/".into()),
+                _ => None,
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            (c.port, c.token_ttl_secs, c.framing, c.quiet),
+            (9000, 40, Framing::Record, true)
+        );
+        let up = c.upstream.unwrap();
+        assert_eq!(up.api_url, "http://127.0.0.1:9");
+        assert!(!format!("{up:?}").contains("sk-x"));
+        let c = Config::from_args(&args(&["--root", "/r"]), |_| None).unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("/r/www/server/data"));
+        assert!(c.upstream.is_none());
+    }
+
+    #[test]
+    fn rejects_bad_flags_and_prints_help() {
+        for bad in [
+            &["--port", "70000"][..],
+            &["--framing", "xml"],
+            &["--token-ttl-secs", "0"],
+            &["--nope"],
+            &["stray"],
+        ] {
+            let e = Config::from_args(&args(bad), |_| None).unwrap_err();
+            assert_ne!(e.kind(), clap::error::ErrorKind::DisplayHelp, "{bad:?}");
+        }
+        let e = Config::from_args(&args(&["--help"]), |_| None).unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::DisplayHelp);
+        let help = e.to_string();
+        for flag in [
+            "--port",
+            "--data-dir",
+            "--root",
+            "--token-ttl-secs",
+            "--delta-delay-ms",
+            "--framing",
+            "--quiet",
+            "[env: PORT=]",
+            "KAPLAIX_API_KEY",
+        ] {
+            assert!(help.contains(flag), "{flag} missing from --help:\n{help}");
+        }
+        let e = Config::from_args(&[], |k| (k == "KAPLAIX_BASE_URL").then(|| "ftp://x".into()))
+            .unwrap_err();
+        assert!(e.to_string().contains("KAPLAIX_BASE_URL"), "{e}");
+    }
 }

@@ -1,15 +1,18 @@
 //! SQLite storage: owners, session tokens, threads and messages.
 //!
-//! One connection behind a mutex; every query is short, so handlers call it directly.
-//! Messages are stored as the JSON of PROTOCOL.md §4's message shape.
+//! One connection behind a mutex. Handlers never call it on the async threads: they go
+//! through [`Db::run`], which runs the work on tokio's blocking pool.
+//! Messages are stored as the JSON of PROTOCOL.md §4's message shape ([`Message`]).
 
+use crate::stream::Message;
 use rusqlite::{params, Connection, OptionalExtension};
-use serde_json::Value;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
+/// Cheap to clone: every clone shares the one connection.
+#[derive(Clone)]
 pub struct Db {
-    conn: Mutex<Connection>,
+    conn: Arc<Mutex<Connection>>,
 }
 
 #[derive(Clone, Debug)]
@@ -71,20 +74,39 @@ CREATE TABLE IF NOT EXISTS messages (
 CREATE INDEX IF NOT EXISTS messages_by_thread ON messages (thread_id, id);
 ";
 
+/// Opens (creating the directory and the file if needed) `dir/file`, with a busy timeout,
+/// and runs `schema` on it. Shared with the Kaplaix store.
+pub fn open_sqlite(dir: &Path, file: &str, schema: &str) -> Result<Connection, String> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| format!("cannot create data dir {}: {e}", dir.display()))?;
+    let path = dir.join(file);
+    let conn =
+        Connection::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(|e| e.to_string())?;
+    conn.execute_batch(schema).map_err(|e| e.to_string())?;
+    Ok(conn)
+}
+
 impl Db {
     /// Opens (creating if needed) `dir/kapa-dev.sqlite3`.
     pub fn open(dir: &Path) -> Result<Db, String> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create data dir {}: {e}", dir.display()))?;
-        let path = dir.join("kapa-dev.sqlite3");
-        let conn =
-            Connection::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(|e| e.to_string())?;
-        conn.execute_batch(SCHEMA).map_err(|e| e.to_string())?;
         Ok(Db {
-            conn: Mutex::new(conn),
+            conn: Arc::new(Mutex::new(open_sqlite(dir, "kapa-dev.sqlite3", SCHEMA)?)),
         })
+    }
+
+    /// Runs `f` on tokio's blocking pool, off the async threads (SQLite calls block); a
+    /// failure answers `500 {"detail": "database error"}`.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Db) -> R<T> + Send + 'static,
+    ) -> crate::error::Result<T> {
+        let db = self.clone();
+        match tokio::task::spawn_blocking(move || f(&db)).await {
+            Ok(Ok(v)) => Ok(v),
+            _ => Err(crate::error::Error::database()),
+        }
     }
 
     fn with<T>(&self, f: impl FnOnce(&Connection) -> R<T>) -> R<T> {
@@ -222,40 +244,44 @@ impl Db {
         })
     }
 
-    pub fn insert_message(&self, thread_id: &str, msg: &Value, now: i64) -> R<i64> {
-        let role = msg["role"].as_str().unwrap_or("assistant").to_string();
+    pub fn insert_message(&self, thread_id: &str, msg: &Message, now: i64) -> R<i64> {
+        let data = serde_json::to_string(msg)
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
         self.with(|c| {
             c.execute(
                 "INSERT INTO messages (thread_id, role, data, created_at) VALUES (?1, ?2, ?3, ?4)",
-                params![thread_id, role, msg.to_string(), now],
+                params![thread_id, msg.role(), data, now],
             )?;
             Ok(c.last_insert_rowid())
         })
     }
 
-    pub fn update_message(&self, id: i64, msg: &Value) -> R<()> {
+    pub fn update_message(&self, id: i64, msg: &Message) -> R<()> {
+        let data = serde_json::to_string(msg)
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
         self.with(|c| {
             c.execute(
                 "UPDATE messages SET data = ?2 WHERE id = ?1",
-                params![id, msg.to_string()],
+                params![id, data],
             )
             .map(|_| ())
         })
     }
 
-    /// All messages of a thread in order, with their row ids.
-    pub fn messages(&self, thread_id: &str) -> R<Vec<(i64, Value)>> {
+    /// All messages of a thread in order, with their row ids (rows that do not decode are
+    /// left out).
+    pub fn messages(&self, thread_id: &str) -> R<Vec<(i64, Message)>> {
         self.with(|c| {
             let mut stmt =
                 c.prepare("SELECT id, data FROM messages WHERE thread_id = ?1 ORDER BY id")?;
             let rows = stmt.query_map(params![thread_id], |r| {
-                let data: String = r.get(1)?;
-                Ok((
-                    r.get(0)?,
-                    serde_json::from_str(&data).unwrap_or(Value::Null),
-                ))
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
             })?;
-            rows.collect()
+            let rows: Vec<(i64, String)> = rows.collect::<R<_>>()?;
+            Ok(rows
+                .into_iter()
+                .filter_map(|(id, data)| Some((id, serde_json::from_str(&data).ok()?)))
+                .collect())
         })
     }
 }

@@ -445,38 +445,30 @@ pub fn render_page(doc: &Doc, all: &[Doc]) -> String {
     }
     let mut body = String::new();
     pulldown_cmark::html::push_html(&mut body, events.into_iter());
-    let nav: String = all
-        .iter()
-        .map(|d| {
-            format!(
-                "<a href=\"/docs/{}\"{}>{}</a>",
-                crate::util::encode_path(&d.path),
-                if d.path == doc.path {
-                    " aria-current=\"page\""
-                } else {
-                    ""
-                },
-                escape_html(&d.path)
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(" ");
-    format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-<title>{title}</title><link rel=\"stylesheet\" href=\"/docs.css\"></head>\
-<body><header class=\"docs-nav\"><a href=\"/\">&larr; Demo</a> <span>Docs:</span> {nav}</header>\
-<main class=\"doc\">{body}</main></body></html>\n",
-        title = escape_html(&doc.title),
-    )
-}
-
-pub fn escape_html(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
+    maud::html! {
+        (maud::DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (doc.title) }
+                link rel="stylesheet" href="/docs.css";
+            }
+            body {
+                header.docs-nav {
+                    a href="/" { "← Demo" } " " span { "Docs:" }
+                    @for d in all {
+                        " "
+                        a href={ "/docs/" (crate::util::encode_path(&d.path)) }
+                            aria-current=[(d.path == doc.path).then_some("page")] { (d.path) }
+                    }
+                }
+                // pulldown-cmark's HTML: raw HTML in the Markdown was turned into text above.
+                main.doc { (maud::PreEscaped(body)) }
+            }
+        }
+    }
+    .into_string()
 }
 
 #[cfg(test)]

@@ -75,18 +75,8 @@ impl Chunk {
         let one = match (&self.text, &self.hex) {
             (Some(t), None) => t.as_bytes().to_vec(),
             (None, Some(h)) => {
-                let h: Vec<u8> = h.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-                if !h.len().is_multiple_of(2) {
-                    return Err("hex has an odd length".into());
-                }
-                h.chunks(2)
-                    .map(|p| {
-                        std::str::from_utf8(p)
-                            .ok()
-                            .and_then(|s| u8::from_str_radix(s, 16).ok())
-                            .ok_or_else(|| "hex is not hexadecimal".to_string())
-                    })
-                    .collect::<Result<_, _>>()?
+                let h: String = h.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+                hex::decode(h).map_err(|e| format!("hex: {e}"))?
             }
             _ => return Err("a chunk has exactly one of text or hex".into()),
         };
@@ -138,21 +128,38 @@ impl Faults {
     }
 }
 
+/// One chat request as `GET /__requests` lists it. The `Authorization` header is never
+/// recorded, only whether it was present.
+#[derive(Clone, Debug, Serialize)]
+pub struct RequestRecord {
+    pub at: String,
+    pub method: &'static str,
+    pub path: String,
+    pub idempotency_key: Option<String>,
+    pub content_type: Option<String>,
+    pub accept: Option<String>,
+    pub has_authorization: bool,
+    pub framing: &'static str,
+    pub fault: Option<String>,
+    /// The JSON body as sent (a string when it was not JSON).
+    pub body: Value,
+}
+
 #[derive(Default)]
 pub struct RequestLog {
-    entries: Mutex<VecDeque<Value>>,
+    entries: Mutex<VecDeque<RequestRecord>>,
 }
 
 impl RequestLog {
     pub const MAX: usize = 200;
-    pub fn push(&self, v: Value) {
+    pub fn push(&self, v: RequestRecord) {
         let mut e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         e.push_back(v);
         while e.len() > Self::MAX {
             e.pop_front();
         }
     }
-    pub fn all(&self) -> Vec<Value> {
+    pub fn all(&self) -> Vec<RequestRecord> {
         self.entries
             .lock()
             .unwrap_or_else(|p| p.into_inner())

@@ -11,6 +11,7 @@ pub mod agent;
 pub mod config;
 pub mod db;
 pub mod docs;
+pub mod error;
 pub mod faults;
 pub mod http;
 pub mod kaplaix;

@@ -1,20 +1,51 @@
+use clap::{CommandFactory, Parser};
+use kapa_dev_server::config::Cli;
 use kapa_dev_server::{start, Config};
 
-#[tokio::main]
-async fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let config = match Config::from_args(&args, |k| std::env::var(k).ok()) {
+fn main() {
+    // An empty variable counts as unset (as documented); clap would read it as an empty value.
+    // Done before the runtime's threads exist.
+    for arg in Cli::command().get_arguments() {
+        if let Some(var) = arg.get_env() {
+            if std::env::var_os(var).is_some_and(|v| v.is_empty()) {
+                std::env::remove_var(var);
+            }
+        }
+    }
+    // clap prints --help (exit 0) and flag errors (exit 2) itself.
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("kapa-dev-server: cannot start the runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    runtime.block_on(serve(cli));
+}
+
+async fn serve(cli: Cli) {
+    let quiet = cli.quiet;
+    let config = match Config::from_cli(cli, |k| std::env::var(k).ok()) {
         Ok(c) => c,
         Err(msg) => {
-            let help = args.iter().any(|a| a == "--help" || a == "-h");
-            if help {
-                println!("{msg}");
-                std::process::exit(0);
-            }
-            eprintln!("{msg}");
+            eprintln!("kapa-dev-server: {msg}");
             std::process::exit(2);
         }
     };
+    // The request log (tower-http's TraceLayer) goes to stderr; --quiet keeps warnings only.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(if quiet { "warn" } else { "info" })
+    });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .compact()
+        .init();
     let mode = match &config.upstream {
         Some(u) => format!(
             "sessions forwarded to {} (project {})",

@@ -1,101 +1,137 @@
-//! Chat stream events (PROTOCOL.md §3): their two framings, and the stored assistant message
-//! that the events build up (PROTOCOL.md §4's message shape).
+//! Chat stream events (PROTOCOL.md §3): their two framings, and the stored messages that the
+//! events build up (PROTOCOL.md §4's message shape), all as serde-derived types.
 
 use crate::config::Framing;
-use serde_json::{json, Map, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// `stream_start` and `done`.
+#[derive(Clone, Debug, Serialize)]
+pub struct ThreadRef {
+    pub thread_id: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct TextDelta {
+    pub text: String,
+}
+
+/// Who runs a tool call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Executor {
+    Server,
+    Client,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ToolCallEv {
+    pub id: String,
+    pub name: String,
+    pub arguments: Value,
+    pub executor: Executor,
+}
+
+/// A source a server tool cites.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Source {
+    pub title: String,
+    pub source_url: String,
+    pub source_type: String,
+    pub source_visibility: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ToolResultEv {
+    pub id: String,
+    pub status: CallStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<Source>,
+    pub duration_ms: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct RequiresAction {
+    pub tool_call_ids: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct AgentError {
+    pub reason: String,
+    pub code: &'static str,
+}
 
 #[derive(Clone, Debug)]
 pub enum Ev {
-    StreamStart {
-        thread_id: String,
-    },
-    TextDelta(String),
-    ToolCall {
-        id: String,
-        name: String,
-        arguments: Value,
-        executor: &'static str,
-    },
-    ToolResult {
-        id: String,
-        status: &'static str,
-        result: Option<Value>,
-        error: Option<String>,
-        sources: Vec<Value>,
-        duration_ms: u64,
-    },
-    RequiresAction(Vec<String>),
-    Done {
-        thread_id: String,
-    },
-    Error {
-        reason: String,
-    },
+    StreamStart(ThreadRef),
+    TextDelta(TextDelta),
+    ToolCall(ToolCallEv),
+    ToolResult(ToolResultEv),
+    RequiresAction(RequiresAction),
+    Done(ThreadRef),
+    Error(AgentError),
     /// Fault injection: a frame whose JSON is broken.
     Malformed,
 }
 
+/// One frame of the record framing.
+#[derive(Serialize)]
+struct Record<'a> {
+    chunk: RecordChunk<'a>,
+}
+
+#[derive(Serialize)]
+struct RecordChunk<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    content: &'a Value,
+    stream_end: bool,
+}
+
 impl Ev {
+    pub fn text(t: impl Into<String>) -> Ev {
+        Ev::TextDelta(TextDelta { text: t.into() })
+    }
+
+    pub fn error(reason: impl Into<String>) -> Ev {
+        Ev::Error(AgentError {
+            reason: reason.into(),
+            code: "agent_error",
+        })
+    }
+
     pub fn type_name(&self) -> &'static str {
         match self {
-            Ev::StreamStart { .. } => "stream_start",
+            Ev::StreamStart(_) => "stream_start",
             Ev::TextDelta(_) | Ev::Malformed => "text_delta",
-            Ev::ToolCall { .. } => "tool_call",
-            Ev::ToolResult { .. } => "tool_result",
+            Ev::ToolCall(_) => "tool_call",
+            Ev::ToolResult(_) => "tool_result",
             Ev::RequiresAction(_) => "requires_action",
-            Ev::Done { .. } => "done",
-            Ev::Error { .. } => "error",
+            Ev::Done(_) => "done",
+            Ev::Error(_) => "error",
         }
     }
 
     pub fn is_terminal(&self) -> bool {
-        matches!(
-            self,
-            Ev::RequiresAction(_) | Ev::Done { .. } | Ev::Error { .. }
-        )
+        matches!(self, Ev::RequiresAction(_) | Ev::Done(_) | Ev::Error(_))
     }
 
+    /// The event's `content` (the SSE `data:`).
     pub fn content(&self) -> Value {
-        match self {
-            Ev::StreamStart { thread_id } | Ev::Done { thread_id } => {
-                json!({ "thread_id": thread_id })
-            }
-            Ev::TextDelta(t) => json!({ "text": t }),
-            Ev::ToolCall {
-                id,
-                name,
-                arguments,
-                executor,
-            } => {
-                json!({ "id": id, "name": name, "arguments": arguments, "executor": executor })
-            }
-            Ev::ToolResult {
-                id,
-                status,
-                result,
-                error,
-                sources,
-                duration_ms,
-            } => {
-                let mut m = Map::new();
-                m.insert("id".into(), json!(id));
-                m.insert("status".into(), json!(status));
-                if let Some(r) = result {
-                    m.insert("result".into(), r.clone());
-                }
-                if let Some(e) = error {
-                    m.insert("error".into(), json!(e));
-                }
-                if !sources.is_empty() {
-                    m.insert("sources".into(), Value::Array(sources.clone()));
-                }
-                m.insert("duration_ms".into(), json!(duration_ms));
-                Value::Object(m)
-            }
-            Ev::RequiresAction(ids) => json!({ "tool_call_ids": ids }),
-            Ev::Error { reason } => json!({ "reason": reason, "code": "agent_error" }),
-            Ev::Malformed => Value::Null,
-        }
+        let v = match self {
+            Ev::StreamStart(c) | Ev::Done(c) => serde_json::to_value(c),
+            Ev::TextDelta(c) => serde_json::to_value(c),
+            Ev::ToolCall(c) => serde_json::to_value(c),
+            Ev::ToolResult(c) => serde_json::to_value(c),
+            Ev::RequiresAction(c) => serde_json::to_value(c),
+            Ev::Error(c) => serde_json::to_value(c),
+            Ev::Malformed => Ok(Value::Null),
+        };
+        v.unwrap_or(Value::Null)
     }
 
     /// The bytes of this event in `framing`.
@@ -113,8 +149,17 @@ impl Ev {
                 format!("event: {}\ndata: {}\n\n", ev.type_name(), ev.content()).into_bytes()
             }
             (Framing::Record, ev) => {
-                let frame = json!({ "chunk": { "type": ev.type_name(), "content": ev.content(), "stream_end": ev.is_terminal() } });
-                format!("{frame}\u{241E}").into_bytes()
+                let content = ev.content();
+                let frame = Record {
+                    chunk: RecordChunk {
+                        kind: ev.type_name(),
+                        content: &content,
+                        stream_end: ev.is_terminal(),
+                    },
+                };
+                let mut out = serde_json::to_vec(&frame).unwrap_or_default();
+                out.extend_from_slice("\u{241E}".as_bytes());
+                out
             }
         }
     }
@@ -128,78 +173,133 @@ pub fn content_type(framing: Framing) -> &'static str {
     }
 }
 
-/// An assistant message being built from events, in the stored (§4) shape.
-#[derive(Clone, Debug)]
-pub struct Assistant(pub Value);
+/// A tool call's status (PROTOCOL.md §4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallStatus {
+    Pending,
+    Executing,
+    ApprovalRequested,
+    Completed,
+    Error,
+    Denied,
+    Stopped,
+}
 
-impl Default for Assistant {
-    fn default() -> Self {
-        Assistant(json!({ "role": "assistant", "content": "", "blocks": [] }))
+impl CallStatus {
+    /// Still waiting for a result.
+    pub fn is_open(self) -> bool {
+        matches!(
+            self,
+            CallStatus::Pending | CallStatus::Executing | CallStatus::ApprovalRequested
+        )
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallStatus::Pending => "pending",
+            CallStatus::Executing => "executing",
+            CallStatus::ApprovalRequested => "approval_requested",
+            CallStatus::Completed => "completed",
+            CallStatus::Error => "error",
+            CallStatus::Denied => "denied",
+            CallStatus::Stopped => "stopped",
+        }
+    }
+}
+
+/// A stored tool call.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ToolCall {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub arguments: Value,
+    pub status: CallStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<Source>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+}
+
+/// A block of an assistant message.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Block {
+    Text { content: String },
+    ToolCalls { tool_calls: Vec<ToolCall> },
+}
+
+/// An assistant message in the stored (§4) shape, built up from the events.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Assistant {
+    pub content: String,
+    pub blocks: Vec<Block>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub is_error: bool,
+}
+
+/// A stored message: what `GET .../threads/{id}/` answers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "role", rename_all = "snake_case")]
+pub enum Message {
+    User { content: String },
+    Assistant(Assistant),
+}
+
+impl Message {
+    pub fn role(&self) -> &'static str {
+        match self {
+            Message::User { .. } => "user",
+            Message::Assistant(_) => "assistant",
+        }
     }
 }
 
 impl Assistant {
-    pub fn from_value(v: Value) -> Assistant {
-        if v.get("blocks").is_some_and(Value::is_array) {
-            Assistant(v)
-        } else {
-            Assistant::default()
-        }
-    }
-
-    fn blocks(&mut self) -> &mut Vec<Value> {
-        if !self.0["blocks"].is_array() {
-            self.0["blocks"] = json!([]);
-        }
-        self.0["blocks"].as_array_mut().expect("array")
-    }
-
     pub fn is_empty(&self) -> bool {
-        self.0["blocks"].as_array().is_none_or(|b| b.is_empty())
+        self.blocks.is_empty()
     }
 
     fn push_text(&mut self, text: &str) {
         if text.is_empty() {
             return;
         }
-        let blocks = self.blocks();
-        match blocks.last_mut() {
-            Some(b) if b["type"] == "text" => {
-                let s = format!("{}{}", b["content"].as_str().unwrap_or(""), text);
-                b["content"] = json!(s);
-            }
-            _ => blocks.push(json!({ "type": "text", "content": text })),
+        match self.blocks.last_mut() {
+            Some(Block::Text { content }) => content.push_str(text),
+            _ => self.blocks.push(Block::Text {
+                content: text.to_string(),
+            }),
         }
-        let c = format!("{}{}", self.0["content"].as_str().unwrap_or(""), text);
-        self.0["content"] = json!(c);
+        self.content.push_str(text);
     }
 
     /// Every tool call of the message, mutable.
-    pub fn calls_mut(&mut self) -> impl Iterator<Item = &mut Value> {
-        self.blocks()
-            .iter_mut()
-            .filter(|b| b["type"] == "tool_calls")
-            .flat_map(|b| b["tool_calls"].as_array_mut().into_iter().flatten())
+    pub fn calls_mut(&mut self) -> impl Iterator<Item = &mut ToolCall> {
+        self.blocks.iter_mut().flat_map(|b| match b {
+            Block::ToolCalls { tool_calls } => tool_calls.iter_mut(),
+            Block::Text { .. } => [].iter_mut(),
+        })
     }
 
-    pub fn calls(&self) -> Vec<Value> {
-        self.0["blocks"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|b| b["type"] == "tool_calls")
-            .flat_map(|b| b["tool_calls"].as_array().cloned().unwrap_or_default())
-            .collect()
+    pub fn calls(&self) -> impl Iterator<Item = &ToolCall> {
+        self.blocks.iter().flat_map(|b| match b {
+            Block::ToolCalls { tool_calls } => tool_calls.iter(),
+            Block::Text { .. } => [].iter(),
+        })
     }
 
-    /// Sets every call in one of `from` statuses to `to` (with `error` when given).
-    pub fn settle_open(&mut self, to: &str, error: Option<&str>) {
+    /// Sets every call still waiting for a result to `to` (with `error` when given).
+    pub fn settle_open(&mut self, to: CallStatus, error: Option<&str>) {
         for c in self.calls_mut() {
-            let st = c["status"].as_str().unwrap_or("");
-            if matches!(st, "pending" | "executing" | "approval_requested") {
-                c["status"] = json!(to);
+            if c.status.is_open() {
+                c.status = to;
                 if let Some(e) = error {
-                    c["error"] = json!(e);
+                    c.error = Some(e.to_string());
                 }
             }
         }
@@ -207,69 +307,64 @@ impl Assistant {
 
     pub fn apply(&mut self, ev: &Ev) {
         match ev {
-            Ev::TextDelta(t) => self.push_text(t),
-            Ev::ToolCall {
-                id,
-                name,
-                arguments,
-                executor,
-            } => {
-                let call = json!({
-                    "id": id, "name": name, "arguments": arguments,
-                    "status": if *executor == "server" { "executing" } else { "pending" },
-                });
-                let blocks = self.blocks();
-                match blocks.last_mut() {
-                    Some(b) if b["type"] == "tool_calls" => {
-                        if let Some(a) = b["tool_calls"].as_array_mut() {
-                            a.push(call)
-                        }
-                    }
-                    _ => blocks.push(json!({ "type": "tool_calls", "tool_calls": [call] })),
+            Ev::TextDelta(t) => self.push_text(&t.text),
+            Ev::ToolCall(c) => {
+                let call = ToolCall {
+                    id: c.id.clone(),
+                    name: c.name.clone(),
+                    arguments: c.arguments.clone(),
+                    status: match c.executor {
+                        Executor::Server => CallStatus::Executing,
+                        Executor::Client => CallStatus::Pending,
+                    },
+                    result: None,
+                    error: None,
+                    sources: vec![],
+                    duration_ms: None,
+                };
+                match self.blocks.last_mut() {
+                    Some(Block::ToolCalls { tool_calls }) => tool_calls.push(call),
+                    _ => self.blocks.push(Block::ToolCalls {
+                        tool_calls: vec![call],
+                    }),
                 }
             }
-            Ev::ToolResult {
-                id,
-                status,
-                result,
-                error,
-                sources,
-                duration_ms,
-            } => {
-                for c in self.calls_mut() {
-                    if c["id"] == json!(id) {
-                        c["status"] = json!(status);
-                        if let Some(r) = result {
-                            c["result"] = r.clone();
-                        }
-                        if let Some(e) = error {
-                            c["error"] = json!(e);
-                        }
-                        if !sources.is_empty() {
-                            c["sources"] = Value::Array(sources.clone());
-                        }
-                        c["duration_ms"] = json!(duration_ms);
+            Ev::ToolResult(r) => {
+                for c in self.calls_mut().filter(|c| c.id == r.id) {
+                    c.status = r.status;
+                    if r.result.is_some() {
+                        c.result = r.result.clone();
                     }
+                    if r.error.is_some() {
+                        c.error = r.error.clone();
+                    }
+                    if !r.sources.is_empty() {
+                        c.sources = r.sources.clone();
+                    }
+                    c.duration_ms = Some(r.duration_ms);
                 }
             }
-            Ev::Done { .. } => self.settle_open("stopped", None),
-            Ev::Error { reason } => {
-                self.settle_open("error", Some(reason));
+            Ev::Done(_) => self.settle_open(CallStatus::Stopped, None),
+            Ev::Error(e) => {
+                self.settle_open(CallStatus::Error, Some(&e.reason));
                 if self.is_empty() {
-                    self.push_text(reason);
+                    self.push_text(&e.reason);
                 } else {
                     // A separate final block, as the client shows it (SPEC.md §4).
-                    let text = format!("\n\n{reason}");
-                    self.blocks()
-                        .push(json!({ "type": "text", "content": text }));
-                    let c = format!("{}{}", self.0["content"].as_str().unwrap_or(""), text);
-                    self.0["content"] = json!(c);
+                    let text = format!("\n\n{}", e.reason);
+                    self.content.push_str(&text);
+                    self.blocks.push(Block::Text { content: text });
                 }
-                self.0["is_error"] = json!(true);
+                self.is_error = true;
             }
-            Ev::StreamStart { .. } | Ev::RequiresAction(_) | Ev::Malformed => {}
+            Ev::StreamStart(_) | Ev::RequiresAction(_) | Ev::Malformed => {}
         }
     }
+}
+
+/// A message as JSON (for the request log and tests).
+pub fn to_json(m: &Message) -> Value {
+    serde_json::to_value(m).unwrap_or_else(|_| json!({}))
 }
 
 #[cfg(test)]
@@ -278,15 +373,15 @@ mod tests {
 
     #[test]
     fn encodes_both_framings() {
-        let ev = Ev::TextDelta("hi".into());
+        let ev = Ev::text("hi");
         assert_eq!(
             String::from_utf8(ev.encode(Framing::Sse)).unwrap(),
             "event: text_delta\ndata: {\"text\":\"hi\"}\n\n"
         );
         let rec = String::from_utf8(
-            Ev::Done {
+            Ev::Done(ThreadRef {
                 thread_id: "t".into(),
-            }
+            })
             .encode(Framing::Record),
         )
         .unwrap();
@@ -294,24 +389,41 @@ mod tests {
         let v: Value = serde_json::from_str(rec.trim_end_matches('\u{241E}')).unwrap();
         assert_eq!(v["chunk"]["type"], "done");
         assert_eq!(v["chunk"]["stream_end"], true);
+        assert_eq!(v["chunk"]["content"]["thread_id"], "t");
     }
 
     #[test]
     fn builds_message() {
         let mut a = Assistant::default();
-        a.apply(&Ev::ToolCall {
+        a.apply(&Ev::ToolCall(ToolCallEv {
             id: "c1".into(),
             name: "s".into(),
             arguments: json!({}),
-            executor: "server",
-        });
-        a.apply(&Ev::TextDelta("Hel".into()));
-        a.apply(&Ev::TextDelta("lo".into()));
-        a.apply(&Ev::Done {
+            executor: Executor::Server,
+        }));
+        a.apply(&Ev::text("Hel"));
+        a.apply(&Ev::text("lo"));
+        a.apply(&Ev::Done(ThreadRef {
             thread_id: "t".into(),
-        });
-        assert_eq!(a.0["content"], "Hello");
-        assert_eq!(a.0["blocks"][0]["tool_calls"][0]["status"], "stopped");
-        assert_eq!(a.0["blocks"][1]["content"], "Hello");
+        }));
+        let v = to_json(&Message::Assistant(a.clone()));
+        assert_eq!(v["role"], "assistant");
+        assert_eq!(v["content"], "Hello");
+        assert_eq!(v["blocks"][0]["type"], "tool_calls");
+        assert_eq!(v["blocks"][0]["tool_calls"][0]["status"], "stopped");
+        assert_eq!(v["blocks"][1]["content"], "Hello");
+        assert!(v.get("is_error").is_none());
+        let back: Message = serde_json::from_value(v).unwrap();
+        assert_eq!(back, Message::Assistant(a));
+    }
+
+    #[test]
+    fn error_after_text_is_its_own_block() {
+        let mut a = Assistant::default();
+        a.apply(&Ev::text("Hi"));
+        a.apply(&Ev::error("boom"));
+        assert_eq!(a.content, "Hi\n\nboom");
+        assert_eq!(a.blocks.len(), 2);
+        assert!(a.is_error);
     }
 }

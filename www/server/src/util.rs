@@ -1,4 +1,4 @@
-//! Small helpers: random ids, clock, RFC 3339 formatting, cookies, slugs.
+//! Small helpers: random ids, clock, RFC 3339 (the `time` crate), cookies, slugs.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -14,7 +14,7 @@ pub fn now_ms() -> i64 {
 pub fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     getrandom::getrandom(&mut buf).expect("OS random source");
-    buf.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(buf)
 }
 
 /// A random id with a readable prefix, e.g. `thr_3f9a…`.
@@ -22,33 +22,27 @@ pub fn random_id(prefix: &str) -> String {
     format!("{prefix}_{}", random_hex(12))
 }
 
-/// Formats epoch milliseconds as an RFC 3339 UTC timestamp with milliseconds.
+/// Formats epoch milliseconds as an RFC 3339 UTC timestamp with milliseconds
+/// (`2026-03-17T09:54:51.165Z`). Out-of-range values (past year 9999) clamp to the epoch.
 pub fn rfc3339(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let millis = ms.rem_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        sod / 3600,
-        (sod % 3600) / 60,
-        sod % 60
-    )
+    const FORMAT: &[time::format_description::BorrowedFormatItem<'_>] = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(FORMAT).ok())
+        .unwrap_or_else(|| "1970-01-01T00:00:00.000Z".into())
 }
 
-/// Howard Hinnant's days-to-civil algorithm.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+/// Parses an RFC 3339 date-time with a zone (`Z` or `±hh:mm`) to epoch milliseconds.
+/// The `time` crate also takes a space for the `T` (RFC 3339 §5.6's note); the date-times
+/// this server reads (Kaplaix's `timestamp`) must have the `T`.
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    if !matches!(s.as_bytes().get(10), Some(b'T' | b't')) {
+        return None;
+    }
+    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()?;
+    i64::try_from(t.unix_timestamp_nanos().div_euclid(1_000_000)).ok()
 }
 
 /// The value of cookie `name` in a `Cookie` header.
@@ -94,18 +88,16 @@ impl SlugDeduper {
     }
 }
 
-/// Percent-encodes a path segment (keeps unreserved characters and `/`).
+/// Percent-encodes a path (keeps unreserved characters and `/`).
 pub fn encode_path(path: &str) -> String {
-    let mut out = String::new();
-    for b in path.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+    const KEEP: &percent_encoding::AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~')
+        .remove(b'/');
+    utf8_percent_encode(path, KEEP).to_string()
 }
 
 #[cfg(test)]
@@ -117,6 +109,48 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(rfc3339(1_773_741_291_165), "2026-03-17T09:54:51.165Z");
         assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00.000Z");
+        assert_eq!(rfc3339(-1), "1969-12-31T23:59:59.999Z");
+    }
+
+    #[test]
+    fn parses_rfc3339() {
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(
+            parse_rfc3339("2026-03-17T09:54:51.165Z"),
+            Some(1_773_741_291_165)
+        );
+        assert_eq!(
+            parse_rfc3339("2026-03-17T10:54:51.165+01:00"),
+            Some(1_773_741_291_165)
+        );
+        assert_eq!(
+            parse_rfc3339("2000-02-29T00:00:00.5-00:30"),
+            Some(951_784_200_500)
+        );
+        assert_eq!(
+            parse_rfc3339(&rfc3339(1_773_741_291_165)),
+            Some(1_773_741_291_165)
+        );
+        for bad in [
+            "2025-01-15T10:30:00",
+            "2025-02-29T10:30:00Z",
+            "2025-01-15 10:30:00Z",
+            "2025-01-15T10:30:00.Z",
+            "2025-01-15T10:30:00+0100",
+            "",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn encodes_paths() {
+        assert_eq!(encode_path("docs/a b.md"), "docs/a%20b.md");
+        assert_eq!(
+            encode_path("pkg-template/README.md"),
+            "pkg-template/README.md"
+        );
+        assert_eq!(encode_path("é?#"), "%C3%A9%3F%23");
     }
 
     #[test]

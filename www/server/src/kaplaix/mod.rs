@@ -16,8 +16,6 @@ pub mod routes;
 pub mod store;
 pub mod validate;
 
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 use std::path::Path;
 
@@ -114,69 +112,14 @@ impl Kaplaix {
     }
 }
 
-/// A Kaplaix error: `{"error": {"code", "message", "details"?}}`.
-#[derive(Debug)]
-pub struct ApiError {
-    pub status: StatusCode,
-    pub code: &'static str,
-    pub message: String,
-    pub details: Option<Vec<Value>>,
-}
+/// Kaplaix errors are the server's one error type in its Kaplaix shape
+/// (`{"error": {"code", "message", "details"?}}`).
+pub use crate::error::Error as ApiError;
 
-impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError {
-            status,
-            code,
-            message: message.into(),
-            details: None,
-        }
-    }
-
-    /// `400 VALIDATION_ERROR` with one `{field, message}` per bad field.
-    pub fn validation(details: Vec<Value>) -> ApiError {
-        let n = details.len();
-        ApiError {
-            status: StatusCode::BAD_REQUEST,
-            code: "VALIDATION_ERROR",
-            message: format!(
-                "The request is invalid: {n} field{} failed validation",
-                if n == 1 { "" } else { "s" }
-            ),
-            details: Some(details),
-        }
-    }
-
-    pub fn not_found(what: &str) -> ApiError {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "NOT_FOUND",
-            format!("{what} not found"),
-        )
-    }
-
-    pub fn internal() -> ApiError {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "INTERNAL_ERROR",
-            "database error",
-        )
-    }
-}
-
+/// Storage failures of the embedded service answer Kaplaix's `500 INTERNAL_ERROR`.
 impl From<rusqlite::Error> for ApiError {
     fn from(_: rusqlite::Error) -> Self {
         ApiError::internal()
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let mut error = json!({ "code": self.code, "message": self.message });
-        if let Some(d) = self.details {
-            error["details"] = Value::Array(d);
-        }
-        (self.status, axum::Json(json!({ "error": error }))).into_response()
     }
 }
 

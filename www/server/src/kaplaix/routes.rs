@@ -9,8 +9,8 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::{Json, Router};
-use serde_json::{json, Value};
-use std::collections::HashMap;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -99,9 +99,42 @@ async fn read_body(body: Body) -> Result<Bytes, ApiError> {
     })
 }
 
-fn page_params(q: &HashMap<String, String>) -> Result<(usize, Option<i64>), ApiError> {
+/// The query of the list endpoints.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ListQuery {
+    limit: Option<String>,
+    cursor: Option<String>,
+    status: Option<String>,
+    agent_id: Option<String>,
+    session_id: Option<String>,
+}
+
+/// `202` answer of `POST /v1/events`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EventAccepted {
+    event_id: String,
+    session_id: String,
+    status: &'static str,
+}
+
+/// The `status` filter, when given, if it is one of `allowed`.
+fn status_filter(q: &ListQuery, allowed: &[&str]) -> Result<Option<String>, ApiError> {
+    match q.status.clone().filter(|s| !s.is_empty()) {
+        Some(s) if !allowed.contains(&s.as_str()) => {
+            Err(ApiError::validation(vec![super::detail(
+                "status",
+                format!("must be one of: {}", allowed.join(", ")),
+            )]))
+        }
+        status => Ok(status),
+    }
+}
+
+fn page_params(q: &ListQuery) -> Result<(usize, Option<i64>), ApiError> {
     let mut d = vec![];
-    let p = validate::page_params(q, &mut d);
+    let p = validate::page_params(q.limit.as_deref(), q.cursor.as_deref(), &mut d);
     if d.is_empty() {
         Ok(p)
     } else {
@@ -109,40 +142,43 @@ fn page_params(q: &HashMap<String, String>) -> Result<(usize, Option<i64>), ApiE
     }
 }
 
-fn filter<'a>(q: &'a HashMap<String, String>, key: &str) -> Option<&'a str> {
-    q.get(key).map(String::as_str).filter(|s| !s.is_empty())
-}
-
 // ---------- embedded service ----------
 
 async fn add_event(State(app): State<Arc<App>>, body: Body) -> Result<Response, ApiError> {
     let body = read_body(body).await?;
     let e = validate::event(&body).map_err(ApiError::validation)?;
-    let stored = app.kaplaix.store.add_event(&e)?;
+    let (event_id, session_id) = (e.event_id.clone(), e.session_id.clone());
+    let stored = app.kaplaix.store.run(move |s| s.add_event(&e)).await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({ "eventId": e.event_id, "sessionId": e.session_id, "status": if stored { "accepted" } else { "duplicate" } })),
+        Json(EventAccepted {
+            event_id,
+            session_id,
+            status: if stored { "accepted" } else { "duplicate" },
+        }),
     )
         .into_response())
 }
 
 async fn list_sessions(
     State(app): State<Arc<App>>,
-    Query(q): Query<HashMap<String, String>>,
+    Query(q): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let (limit, cursor) = page_params(&q)?;
-    Ok(Json(app.kaplaix.store.list_sessions(
-        limit,
-        cursor,
-        filter(&q, "agentId"),
-    )?))
+    let agent = q.agent_id.clone().filter(|s| !s.is_empty());
+    Ok(Json(
+        app.kaplaix
+            .store
+            .run(move |s| s.list_sessions(limit, cursor, agent.as_deref()))
+            .await?,
+    ))
 }
 
 async fn get_session(
     State(app): State<Arc<App>>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(app.kaplaix.store.session(&id)?))
+    Ok(Json(app.kaplaix.store.run(move |s| s.session(&id)).await?))
 }
 
 async fn create_policy(State(app): State<Arc<App>>, body: Body) -> Result<Response, ApiError> {
@@ -150,27 +186,22 @@ async fn create_policy(State(app): State<Arc<App>>, body: Body) -> Result<Respon
     let p = validate::policy(&body, true).map_err(ApiError::validation)?;
     Ok((
         StatusCode::CREATED,
-        Json(app.kaplaix.store.create_policy(p)?),
+        Json(app.kaplaix.store.run(move |s| s.create_policy(p)).await?),
     )
         .into_response())
 }
 
 async fn list_policies(
     State(app): State<Arc<App>>,
-    Query(q): Query<HashMap<String, String>>,
+    Query(q): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let (limit, cursor) = page_params(&q)?;
-    let status = filter(&q, "status");
-    if let Some(s) = status {
-        if !["active", "inactive", "archived", "all"].contains(&s) {
-            return Err(ApiError::validation(vec![super::detail(
-                "status",
-                "must be one of: active, inactive, archived, all",
-            )]));
-        }
-    }
+    let status = status_filter(&q, &["active", "inactive", "archived", "all"])?;
     Ok(Json(
-        app.kaplaix.store.list_policies(limit, cursor, status)?,
+        app.kaplaix
+            .store
+            .run(move |s| s.list_policies(limit, cursor, status.as_deref()))
+            .await?,
     ))
 }
 
@@ -178,7 +209,7 @@ async fn get_policy(
     State(app): State<Arc<App>>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(app.kaplaix.store.policy(&id)?))
+    Ok(Json(app.kaplaix.store.run(move |s| s.policy(&id)).await?))
 }
 
 async fn patch_policy(
@@ -188,47 +219,57 @@ async fn patch_policy(
 ) -> Result<Json<Value>, ApiError> {
     let body = read_body(body).await?;
     let p = validate::policy(&body, false).map_err(ApiError::validation)?;
-    Ok(Json(app.kaplaix.store.patch_policy(&id, p)?))
+    Ok(Json(
+        app.kaplaix
+            .store
+            .run(move |s| s.patch_policy(&id, p))
+            .await?,
+    ))
 }
 
 async fn archive_policy(
     State(app): State<Arc<App>>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(app.kaplaix.store.archive_policy(&id)?))
+    Ok(Json(
+        app.kaplaix
+            .store
+            .run(move |s| s.archive_policy(&id))
+            .await?,
+    ))
 }
 
 async fn check(State(app): State<Arc<App>>, body: Body) -> Result<Json<Value>, ApiError> {
     let body = read_body(body).await?;
     let c = validate::check(&body).map_err(ApiError::validation)?;
+    let ttl = app.kaplaix.config.pending_ttl_ms;
     Ok(Json(
-        app.kaplaix
-            .store
-            .check(&c, app.kaplaix.config.pending_ttl_ms)?,
+        app.kaplaix.store.run(move |s| s.check(&c, ttl)).await?,
     ))
 }
 
 async fn list_pending(
     State(app): State<Arc<App>>,
-    Query(q): Query<HashMap<String, String>>,
+    Query(q): Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let (limit, cursor) = page_params(&q)?;
-    let status = filter(&q, "status");
-    if let Some(s) = status {
-        if !validate::PENDING_STATUSES.contains(&s) {
-            return Err(ApiError::validation(vec![super::detail(
-                "status",
-                format!("must be one of: {}", validate::PENDING_STATUSES.join(", ")),
-            )]));
-        }
-    }
-    Ok(Json(app.kaplaix.store.list_pending(
-        limit,
-        cursor,
-        status,
-        filter(&q, "agentId"),
-        filter(&q, "sessionId"),
-    )?))
+    let status = status_filter(&q, validate::PENDING_STATUSES)?;
+    let agent = q.agent_id.clone().filter(|s| !s.is_empty());
+    let session = q.session_id.clone().filter(|s| !s.is_empty());
+    Ok(Json(
+        app.kaplaix
+            .store
+            .run(move |s| {
+                s.list_pending(
+                    limit,
+                    cursor,
+                    status.as_deref(),
+                    agent.as_deref(),
+                    session.as_deref(),
+                )
+            })
+            .await?,
+    ))
 }
 
 async fn decide(
@@ -238,7 +279,9 @@ async fn decide(
 ) -> Result<Json<Value>, ApiError> {
     let body = read_body(body).await?;
     let d = validate::decide(&body).map_err(ApiError::validation)?;
-    Ok(Json(app.kaplaix.store.decide(&id, &d)?))
+    Ok(Json(
+        app.kaplaix.store.run(move |s| s.decide(&id, &d)).await?,
+    ))
 }
 
 // ---------- proxy mode ----------

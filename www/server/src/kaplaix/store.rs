@@ -10,10 +10,12 @@ use axum::http::StatusCode;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{json, Map, Value};
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
+/// Cheap to clone: every clone shares the one connection.
+#[derive(Clone)]
 pub struct Store {
-    conn: Mutex<Connection>,
+    conn: Arc<Mutex<Connection>>,
 }
 
 type R<T> = Result<T, ApiError>;
@@ -167,17 +169,21 @@ fn after(cursor: Option<i64>) -> i64 {
 
 impl Store {
     pub fn open(dir: &Path) -> Result<Store, String> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create data dir {}: {e}", dir.display()))?;
-        let path = dir.join("kaplaix.sqlite3");
-        let conn =
-            Connection::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(|e| e.to_string())?;
-        conn.execute_batch(SCHEMA).map_err(|e| e.to_string())?;
+        let conn = crate::db::open_sqlite(dir, "kaplaix.sqlite3", SCHEMA)?;
         Ok(Store {
-            conn: Mutex::new(conn),
+            conn: Arc::new(Mutex::new(conn)),
         })
+    }
+
+    /// Runs `f` on tokio's blocking pool, off the async threads (SQLite calls block).
+    pub async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> R<T> + Send + 'static,
+    ) -> R<T> {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || f(&store))
+            .await
+            .unwrap_or_else(|_| Err(ApiError::internal()))
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut Connection) -> R<T>) -> R<T> {
@@ -241,7 +247,7 @@ impl Store {
                 )
                 .optional()?
             else {
-                return Err(ApiError::not_found("session"));
+                return Err(ApiError::kaplaix_not_found("session"));
             };
             let mut st = c.prepare(
                 "SELECT data, received_ms FROM kx_events WHERE session_id = ?1 ORDER BY source_ms, seq LIMIT 5000",
@@ -300,7 +306,7 @@ impl Store {
             )
             .optional()?
             .map(|(_, v)| v)
-            .ok_or_else(|| ApiError::not_found("policy"))
+            .ok_or_else(|| ApiError::kaplaix_not_found("policy"))
         })
     }
 
@@ -332,7 +338,7 @@ impl Store {
                 .query_row("SELECT status FROM kx_policies WHERE id = ?1", params![id], |r| r.get(0))
                 .optional()?;
             match status.as_deref() {
-                None => return Err(ApiError::not_found("policy")),
+                None => return Err(ApiError::kaplaix_not_found("policy")),
                 Some("archived") => {
                     return Err(ApiError::new(
                         StatusCode::CONFLICT,
@@ -384,7 +390,7 @@ impl Store {
                 params![id, now],
             )?;
             if n == 0 {
-                return Err(ApiError::not_found("policy"));
+                return Err(ApiError::kaplaix_not_found("policy"));
             }
             Ok(())
         })?;
@@ -521,7 +527,7 @@ impl Store {
                 .query_row("SELECT status FROM kx_pending WHERE id = ?1", params![id], |r| r.get(0))
                 .optional()?;
             match status.as_deref() {
-                None => return Err(ApiError::not_found("pending action")),
+                None => return Err(ApiError::kaplaix_not_found("pending action")),
                 Some("pending") => {}
                 Some("expired") => {
                     return Err(ApiError::new(

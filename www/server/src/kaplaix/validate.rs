@@ -1,11 +1,13 @@
-//! Validation of the embedded service's request bodies, RFC 3339 parsing, cursors.
+//! Validation of the embedded service's request bodies, and its cursors.
 //!
 //! Every validator collects all bad fields as `{field, message}` details instead of stopping at
 //! the first, so one `400 VALIDATION_ERROR` lists them all.
 
 use super::detail;
+use crate::util::parse_rfc3339;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use serde_json::{Map, Value};
-use std::collections::HashMap;
 
 pub const EVENT_CATEGORIES: &[&str] = &[
     "identity",
@@ -37,155 +39,26 @@ pub fn is_uuid(s: &str) -> bool {
         })
 }
 
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// Parses an RFC 3339 date-time with a zone (`Z` or `±hh:mm`) to epoch milliseconds.
-pub fn parse_rfc3339(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() < 20 || !s.is_ascii() {
-        return None;
-    }
-    let num = |from: usize, to: usize| -> Option<i64> {
-        let t = s.get(from..to)?;
-        t.bytes()
-            .all(|c| c.is_ascii_digit())
-            .then(|| t.parse().ok())?
-    };
-    let (y, mo, d) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
-    let (h, mi, sec) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
-    if b[4] != b'-'
-        || b[7] != b'-'
-        || !matches!(b[10], b'T' | b't')
-        || b[13] != b':'
-        || b[16] != b':'
-    {
-        return None;
-    }
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let mdays = [
-        31,
-        if leap { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    if !(1..=12).contains(&mo)
-        || d < 1
-        || d > mdays[(mo - 1) as usize]
-        || h > 23
-        || mi > 59
-        || sec > 60
-    {
-        return None;
-    }
-    let mut i = 19;
-    let mut ms = 0;
-    if b.get(i) == Some(&b'.') {
-        i += 1;
-        let start = i;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-        if i == start {
-            return None;
-        }
-        let frac = format!("{:0<3}", &s[start..(start + 3).min(i)]);
-        ms = frac.parse::<i64>().ok()?;
-    }
-    let offset_min = match &s[i..] {
-        "Z" | "z" => 0,
-        z if z.len() == 6
-            && (z.starts_with('+') || z.starts_with('-'))
-            && z.as_bytes()[3] == b':' =>
-        {
-            let oh = num(i + 1, i + 3)?;
-            let om = num(i + 4, i + 6)?;
-            if oh > 23 || om > 59 {
-                return None;
-            }
-            let o = oh * 60 + om;
-            if z.starts_with('-') {
-                -o
-            } else {
-                o
-            }
-        }
-        _ => return None,
-    };
-    let secs =
-        days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + sec.min(59) - offset_min * 60;
-    Some(secs * 1000 + ms)
-}
-
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-fn b64url(data: &[u8]) -> String {
-    let mut out = String::new();
-    for chunk in data.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |acc, (i, &c)| acc | (c as u32) << (16 - 8 * i));
-        for i in 0..=chunk.len() {
-            out.push(B64[((n >> (18 - 6 * i)) & 63) as usize] as char);
-        }
-    }
-    out
-}
-
-fn b64url_decode(s: &str) -> Option<Vec<u8>> {
-    let vals: Option<Vec<u32>> = s
-        .bytes()
-        .map(|c| B64.iter().position(|&x| x == c).map(|p| p as u32))
-        .collect();
-    let vals = vals?;
-    if vals.len() % 4 == 1 {
-        return None;
-    }
-    let mut out = vec![];
-    for chunk in vals.chunks(4) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |acc, (i, &v)| acc | v << (18 - 6 * i));
-        for i in 0..chunk.len() - 1 {
-            out.push((n >> (16 - 8 * i)) as u8);
-        }
-    }
-    Some(out)
-}
-
 /// Opaque cursor: base64url of `{"last": seq}` (the last row of the page).
 pub fn encode_cursor(seq: i64) -> String {
-    b64url(format!("{{\"last\":{seq}}}").as_bytes())
+    URL_SAFE_NO_PAD.encode(format!("{{\"last\":{seq}}}"))
 }
 
 pub fn decode_cursor(c: &str) -> Option<i64> {
     if c.len() > 100 {
         return None;
     }
-    let v: Value = serde_json::from_slice(&b64url_decode(c)?).ok()?;
+    let v: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(c).ok()?).ok()?;
     v.get("last")?.as_i64()
 }
 
 /// `limit` (1–100, default 20) and `cursor` of a list request.
-pub fn page_params(q: &HashMap<String, String>, details: &mut Vec<Value>) -> (usize, Option<i64>) {
-    let limit = match q.get("limit") {
+pub fn page_params(
+    limit: Option<&str>,
+    cursor: Option<&str>,
+    details: &mut Vec<Value>,
+) -> (usize, Option<i64>) {
+    let limit = match limit {
         None => 20,
         Some(l) => match l.parse::<usize>() {
             Ok(n) if (1..=100).contains(&n) => n,
@@ -195,7 +68,7 @@ pub fn page_params(q: &HashMap<String, String>, details: &mut Vec<Value>) -> (us
             }
         },
     };
-    let cursor = match q.get("cursor").filter(|c| !c.is_empty()) {
+    let cursor = match cursor.filter(|c| !c.is_empty()) {
         None => None,
         Some(c) => match decode_cursor(c) {
             Some(s) => Some(s),
@@ -621,28 +494,6 @@ pub fn decide(body: &[u8]) -> Result<Decide, Vec<Value>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rfc3339() {
-        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(
-            parse_rfc3339("2026-03-17T09:54:51.165Z"),
-            Some(1_773_741_291_165)
-        );
-        assert_eq!(
-            parse_rfc3339("2026-03-17T10:54:51.165+01:00"),
-            Some(1_773_741_291_165)
-        );
-        assert_eq!(
-            parse_rfc3339("2000-02-29T00:00:00.5-00:30"),
-            Some(951_784_200_500)
-        );
-        assert_eq!(parse_rfc3339("2025-01-15T10:30:00"), None);
-        assert_eq!(parse_rfc3339("2025-02-29T10:30:00Z"), None);
-        assert_eq!(parse_rfc3339("2025-01-15 10:30:00Z"), None);
-        assert_eq!(parse_rfc3339("2025-01-15T10:30:00.Z"), None);
-        assert_eq!(parse_rfc3339("2025-01-15T10:30:00+0100"), None);
-    }
 
     #[test]
     fn cursors_and_uuids() {
