@@ -1,11 +1,12 @@
 //! Canonical JSON (RFC 8785, JCS) and SHA-256, for Kaplaix's `argumentsHash`: the lowercase
 //! hex SHA-256 of the tool arguments written with object keys sorted by UTF-16 code units at
 //! every level, no white space, and numbers and strings exactly as `JSON.stringify` writes
-//! them. Both are small enough to write here rather than pull in crates.
+//! them (`crate::json`'s writer). Both are small enough to write here rather than pull in
+//! crates.
 
+use crate::json::Value;
 #[allow(unused_imports)]
 use crate::prelude::*;
-use serde_json::Value;
 
 /// `value` as RFC 8785 canonical JSON.
 pub fn canonical_json(value: &Value) -> String {
@@ -18,12 +19,7 @@ fn write_value(value: &Value, out: &mut String) {
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
-            (Some(i), _, _) if i.unsigned_abs() < (1 << 53) => out.push_str(&i.to_string()),
-            (_, Some(u), _) if u < (1 << 53) => out.push_str(&u.to_string()),
-            (_, _, Some(f)) => out.push_str(&js_number(f)),
-            _ => out.push_str("null"),
-        },
+        Value::Number(n) => crate::json::write_number(*n, out),
         // Escaped exactly like JSON.stringify for every Rust string (quote, backslash,
         // \b \f \n \r \t, other controls as lowercase \u00xx, nothing else).
         Value::String(s) => crate::json::write_str(s, out),
@@ -42,9 +38,8 @@ fn write_value(value: &Value, out: &mut String) {
                 .iter()
                 .map(|(k, v)| (k.encode_utf16().collect(), k, v))
                 .collect();
-            // The map iterates in code point order, which is UTF-16 order except where keys
-            // differ in a character at or above U+E000; insertion sort fixes those few
-            // inversions in near-linear time, with far less code than slice::sort_by.
+            // Insertion sort: objects here are tool arguments with few keys, and it is far
+            // less code than slice::sort_by.
             for i in 1..entries.len() {
                 let mut j = i;
                 while j > 0 && entries[j - 1].0 > entries[j].0 {
@@ -66,58 +61,7 @@ fn write_value(value: &Value, out: &mut String) {
     }
 }
 
-/// ECMAScript `Number::toString(x)` for a finite double (what `JSON.stringify` writes).
-pub fn js_number(x: f64) -> String {
-    if !x.is_finite() {
-        return "null".into();
-    }
-    if x == 0.0 {
-        return "0".into();
-    }
-    // serde_json writes the shortest round-tripping digits (like ECMAScript requires), in
-    // some decimal or exponent form: read them back as digits and a decimal point position.
-    // (Going through serde_json rather than `{:e}` keeps core's float formatting out of
-    // the .wasm.)
-    let text = serde_json::Number::from_f64(x.abs()).map_or_else(String::new, |n| n.to_string());
-    let (mantissa, exp) = text.split_once(['e', 'E']).unwrap_or((&text, "0"));
-    let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    let mut digits: String = format!("{int_part}{frac_part}");
-    let mut n = int_part.len() as i32 + exp.trim_start_matches('+').parse::<i32>().unwrap_or(0);
-    let leading = digits.len() - digits.trim_start_matches('0').len();
-    digits.drain(..leading);
-    n -= leading as i32;
-    digits.truncate(digits.trim_end_matches('0').len());
-    if digits.is_empty() {
-        return "0".into();
-    }
-    let k = digits.len() as i32;
-    let mut s = String::new();
-    if x < 0.0 {
-        s.push('-');
-    }
-    if k <= n && n <= 21 {
-        s.push_str(&digits);
-        s.extend(core::iter::repeat_n('0', (n - k) as usize));
-    } else if 0 < n && n <= 21 {
-        s.push_str(&digits[..n as usize]);
-        s.push('.');
-        s.push_str(&digits[n as usize..]);
-    } else if -6 < n && n <= 0 {
-        s.push_str("0.");
-        s.extend(core::iter::repeat_n('0', (-n) as usize));
-        s.push_str(&digits);
-    } else {
-        s.push_str(&digits[..1]);
-        if k > 1 {
-            s.push('.');
-            s.push_str(&digits[1..]);
-        }
-        s.push('e');
-        s.push(if n > 0 { '+' } else { '-' });
-        s.push_str(&(n - 1).abs().to_string());
-    }
-    s
-}
+pub use crate::json::js_number;
 
 const K: [u32; 64] = [
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -192,7 +136,7 @@ pub fn arguments_hash(arguments: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::json;
 
     #[test]
     fn sha256_known_vectors() {
