@@ -1089,6 +1089,8 @@ impl Machine {
         }
         match event {
             StreamEvent::StreamStart { thread_id } => self.set_thread_id(Some(thread_id)),
+            // An empty delta leaves a held half held (JS: `"a\ud83d" + "" + "\ude00"`).
+            StreamEvent::TextDelta { text, .. } if text.is_empty() => {}
             StreamEvent::TextDelta { mut text, halves } => {
                 let mut held = 0;
                 if halves.trail_high != 0 && text.ends_with('\u{FFFD}') {
