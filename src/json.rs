@@ -82,7 +82,13 @@ impl fmt::Debug for Value {
         match self {
             Value::Null => f.write_str("null"),
             Value::Bool(b) => write!(f, "{b}"),
-            Value::Number(n) => write!(f, "{n:?}"),
+            // As JS shows it (and without core's float formatting in the .wasm).
+            Value::Number(n) if n.is_nan() => f.write_str("NaN"),
+            Value::Number(n) if n.is_infinite() => {
+                f.write_str(if *n > 0.0 { "Infinity" } else { "-Infinity" })
+            }
+            Value::Number(n) if *n == 0.0 && n.is_sign_negative() => f.write_str("-0"),
+            Value::Number(n) => f.write_str(&js_number(*n)),
             Value::String(s) => write!(f, "{s:?}"),
             Value::Array(a) => f.debug_list().entries(a).finish(),
             Value::Object(m) => fmt::Debug::fmt(m, f),
@@ -511,7 +517,7 @@ impl Map {
                 }
             } else {
                 let mut order: Vec<u32> = (0..n as u32).collect();
-                order.sort_unstable_by(|&a, &b| {
+                sort_positions(&mut order, &mut |a, b| {
                     entries[a as usize]
                         .0
                         .cmp(&entries[b as usize].0)
@@ -550,21 +556,28 @@ impl Map {
                 .iter()
                 .any(|(k, _)| k.as_bytes().first().is_some_and(u8::is_ascii_digit))
             {
-                let mut indexed: Vec<(u32, (String, Value))> = Vec::new();
-                let mut rest = Vec::with_capacity(entries.len());
-                for e in entries {
-                    match array_index(&e.0) {
-                        Some(i) => indexed.push((i, e)),
-                        None => rest.push(e),
-                    }
-                }
-                indexed.sort_unstable_by_key(|(i, _)| *i);
-                entries = indexed.into_iter().map(|(_, e)| e).collect();
-                entries.append(&mut rest);
+                let index: Vec<Option<u32>> = entries.iter().map(|(k, _)| array_index(k)).collect();
+                let mut order: Vec<u32> = (0..entries.len() as u32)
+                    .filter(|&i| index[i as usize].is_some())
+                    .collect();
+                sort_positions(&mut order, &mut |a, b| {
+                    index[a as usize].cmp(&index[b as usize])
+                });
+                let mut slots: Vec<Option<(String, Value)>> =
+                    entries.into_iter().map(Some).collect();
+                let mut sorted = Vec::with_capacity(slots.len());
+                sorted.extend(order.iter().filter_map(|&i| slots[i as usize].take()));
+                sorted.extend(slots.into_iter().flatten());
+                entries = sorted;
             }
         }
         Map { entries }
     }
+}
+
+/// Sorts positions with `cmp`: one instance of the sort in the .wasm for every use.
+fn sort_positions(order: &mut [u32], cmp: &mut dyn FnMut(u32, u32) -> core::cmp::Ordering) {
+    order.sort_unstable_by(|a, b| cmp(*a, *b));
 }
 
 /// Deep equality whatever the key order (as `assert.deepStrictEqual` compares objects).
@@ -691,7 +704,7 @@ pub fn js_number(x: f64) -> String {
 
 /// Appends `x` as `JSON.stringify(x)` writes it: `null` when not finite, `0` for `-0`,
 /// otherwise ECMAScript `Number::toString(x)`: the shortest digits that read back as `x`
-/// (found by `ryu`), placed by ECMA-262's rules (plain up to 21 integer digits, `0.000001`
+/// (found by `zmij`, Schubfach), placed by ECMA-262's rules (plain up to 21 integer digits, `0.000001`
 /// down to 6 leading zeros, else `d.ddde±n`).
 pub fn write_number(x: f64, out: &mut String) {
     use core::fmt::Write;
@@ -708,10 +721,10 @@ pub fn write_number(x: f64, out: &mut String) {
         let _ = write!(out, "{}", x as i64);
         return;
     }
-    let mut buf = ryu::Buffer::new();
+    let mut buf = zmij::Buffer::new();
     let text = buf.format_finite(x.abs()).as_bytes();
-    // ryu writes `d.ddd`, `ddd.d` or `d.ddde±n`: collect the significant digits and the
-    // decimal exponent n (the value is 0.DIGITS × 10^n).
+    // zmij writes `d.ddd`, `ddd.d`, `0.000ddd` or `d.ddde±n`: collect the significant digits
+    // and the decimal exponent n (the value is 0.DIGITS × 10^n).
     let mut digits = [0u8; 24];
     let mut k = 0usize;
     let mut n: i32 = 0;

@@ -53,12 +53,16 @@ fn build(value: &Value) -> JsValue {
         Value::Number(n) => JsValue::from_f64(*n),
         Value::String(s) => JsValue::from_str(s),
         Value::Array(items) => items.iter().map(build).collect::<Array>().into(),
+        // Own data properties, as JSON.parse makes them (`Reflect.set` would run the
+        // `__proto__` setter).
         Value::Object(map) => {
-            let obj = Object::new();
-            for (k, v) in map {
-                let _ = Reflect::set(&obj, &JsValue::from_str(k), &build(v));
-            }
-            obj.into()
+            let entries: Array = map
+                .iter()
+                .map(|(k, v)| Array::of2(&JsValue::from_str(k), &build(v)))
+                .collect();
+            Object::from_entries(&entries)
+                .map(JsValue::from)
+                .unwrap_or(JsValue::NULL)
         }
     }
 }
