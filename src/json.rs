@@ -212,14 +212,14 @@ impl Value {
     pub fn as_u64(&self) -> Option<u64> {
         let n = self.as_f64()?;
         // The cast saturates (NaN is 0): it is exact only for whole numbers in range.
-        (n >= 0.0 && n < 18_446_744_073_709_551_616.0 && (n as u64) as f64 == n).then_some(n as u64)
+        ((0.0..18_446_744_073_709_551_616.0).contains(&n) && (n as u64) as f64 == n)
+            .then_some(n as u64)
     }
 
     /// A whole number in `-2^63..2^63`.
     pub fn as_i64(&self) -> Option<i64> {
         let n = self.as_f64()?;
-        (n >= -9_223_372_036_854_775_808.0
-            && n < 9_223_372_036_854_775_808.0
+        ((-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&n)
             && (n as i64) as f64 == n)
             .then_some(n as i64)
     }
@@ -959,7 +959,8 @@ mod host {
 
     impl PartialEq<serde_json::Value> for Value {
         fn eq(&self, other: &serde_json::Value) -> bool {
-            *self == Value::from(other.clone())
+            let theirs = Value::from(other.clone());
+            *self == theirs
         }
     }
 
