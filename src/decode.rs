@@ -14,8 +14,8 @@
 //! complete line or frame is decoded as UTF-8 and JSON. Every byte is scanned once and the
 //! consumed prefix of the buffer is dropped in amortized O(1) per byte, so cost is linear in the
 //! input. A single pending line or frame (and an SSE event's data) is capped at 64 MiB, and
-//! serde_json's recursion limit rejects deep nesting, so no input can exhaust memory, overflow
-//! the stack or panic.
+//! the JSON reader's depth limit (128, `crate::json`) rejects deep nesting, so no input can
+//! exhaust memory, overflow the stack or panic.
 //!
 //! A malformed event yields a [`DecodeError`]; the events before it have already been appended
 //! to `out`, and the decoder stays failed from then on.
@@ -69,7 +69,7 @@ impl Framing {
 /// One decoded event: its type as sent (SSE events without `event:` are `"message"`) and its
 /// JSON content (record framing: `chunk.content`, `{}` when missing).
 ///
-/// The content is kept as validated raw JSON, not as a `serde_json::Value`: the protocol
+/// The content is kept as validated raw JSON, not as a `json::Value`: the protocol
 /// reads the frequent `text_delta` straight into a string, which avoids building (and
 /// dropping) a map per event — most of the cost of a stream before this.
 #[derive(Debug, Clone)]
