@@ -34,21 +34,16 @@ fn write_value(value: &Value, out: &mut String) {
             out.push(']');
         }
         Value::Object(map) => {
-            let mut entries: Vec<(Vec<u16>, &String, &Value)> = map
-                .iter()
-                .map(|(k, v)| (k.encode_utf16().collect(), k, v))
-                .collect();
-            // Insertion sort: objects here are tool arguments with few keys, and it is far
-            // less code than slice::sort_by.
-            for i in 1..entries.len() {
-                let mut j = i;
-                while j > 0 && entries[j - 1].0 > entries[j].0 {
-                    entries.swap(j - 1, j);
-                    j -= 1;
-                }
-            }
+            let keys: Vec<Vec<u16>> = map.keys().map(|k| k.encode_utf16().collect()).collect();
+            let entries: Vec<(&String, &Value)> = map.iter().collect();
+            // Sorted by UTF-16 code units, in O(n log n) whatever the object (its keys are
+            // in JavaScript's order, not sorted).
+            let mut order: Vec<u32> = (0..entries.len() as u32).collect();
+            crate::json::sort_positions(&mut order, &mut |a, b| {
+                keys[a as usize].cmp(&keys[b as usize])
+            });
             out.push('{');
-            for (i, (_, k, v)) in entries.into_iter().enumerate() {
+            for (i, (k, v)) in order.iter().map(|&j| entries[j as usize]).enumerate() {
                 if i > 0 {
                     out.push(',');
                 }

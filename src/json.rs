@@ -576,7 +576,10 @@ impl Map {
 }
 
 /// Sorts positions with `cmp`: one instance of the sort in the .wasm for every use.
-fn sort_positions(order: &mut [u32], cmp: &mut dyn FnMut(u32, u32) -> core::cmp::Ordering) {
+pub(crate) fn sort_positions(
+    order: &mut [u32],
+    cmp: &mut dyn FnMut(u32, u32) -> core::cmp::Ordering,
+) {
     order.sort_unstable_by(|a, b| cmp(*a, *b));
 }
 
@@ -766,6 +769,10 @@ pub fn write_number(x: f64, out: &mut String) {
     }
     while k > 1 && digits[k - 1] == b'0' {
         k -= 1;
+    }
+    if k == 0 {
+        out.push('0'); // not reached: a finite non-zero double has a non-zero digit
+        return;
     }
     let digits = core::str::from_utf8(&digits[..k]).unwrap_or("0");
     let k = k as i32;
