@@ -194,6 +194,35 @@ mod tests {
     }
 
     #[test]
+    fn canonical_ignores_key_order_and_sorts_big_objects_fast() {
+        let a = crate::json::parse(r#"{"b":1,"a":{"y":[1,{"d":0,"c":-0}],"x":2},"10":3,"9":4}"#)
+            .unwrap();
+        let b = crate::json::parse(r#"{"9":4,"a":{"x":2,"y":[1,{"c":-0,"d":0}]},"b":1,"10":3}"#)
+            .unwrap();
+        assert_eq!(canonical_json(&a), canonical_json(&b));
+        assert_eq!(
+            canonical_json(&a),
+            r#"{"10":3,"9":4,"a":{"x":2,"y":[1,{"c":0,"d":0}]},"b":1}"#
+        );
+        // 100 000 keys in reverse order (an insertion sort would take minutes).
+        let mut text = String::from("{");
+        for i in (0..100_000).rev() {
+            text += &format!("\"k{i:06}\":{i},");
+        }
+        text.pop();
+        text.push('}');
+        let big = crate::json::parse(&text).unwrap();
+        let start = std::time::Instant::now();
+        let c = canonical_json(&big);
+        assert!(
+            c.starts_with("{\"k000000\":0,\"k000001\":1,"),
+            "{}",
+            &c[..40]
+        );
+        assert!(start.elapsed().as_secs() < 5);
+    }
+
+    #[test]
     fn arguments_hash_vectors() {
         // Computed with Node: crypto.createHash('sha256').update('{}').digest('hex') etc.
         assert_eq!(
