@@ -1,11 +1,12 @@
 //! Canonical JSON (RFC 8785, JCS) and SHA-256, for Kaplaix's `argumentsHash`: the lowercase
 //! hex SHA-256 of the tool arguments written with object keys sorted by UTF-16 code units at
 //! every level, no white space, and numbers and strings exactly as `JSON.stringify` writes
-//! them. Both are small enough to write here rather than pull in crates.
+//! them (`crate::json`'s writer). Both are small enough to write here rather than pull in
+//! crates.
 
+use crate::json::Value;
 #[allow(unused_imports)]
 use crate::prelude::*;
-use serde_json::Value;
 
 /// `value` as RFC 8785 canonical JSON.
 pub fn canonical_json(value: &Value) -> String {
@@ -18,12 +19,7 @@ fn write_value(value: &Value, out: &mut String) {
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
-            (Some(i), _, _) if i.unsigned_abs() < (1 << 53) => out.push_str(&i.to_string()),
-            (_, Some(u), _) if u < (1 << 53) => out.push_str(&u.to_string()),
-            (_, _, Some(f)) => out.push_str(&js_number(f)),
-            _ => out.push_str("null"),
-        },
+        Value::Number(n) => crate::json::write_number(*n, out),
         // Escaped exactly like JSON.stringify for every Rust string (quote, backslash,
         // \b \f \n \r \t, other controls as lowercase \u00xx, nothing else).
         Value::String(s) => crate::json::write_str(s, out),
@@ -38,22 +34,16 @@ fn write_value(value: &Value, out: &mut String) {
             out.push(']');
         }
         Value::Object(map) => {
-            let mut entries: Vec<(Vec<u16>, &String, &Value)> = map
-                .iter()
-                .map(|(k, v)| (k.encode_utf16().collect(), k, v))
-                .collect();
-            // The map iterates in code point order, which is UTF-16 order except where keys
-            // differ in a character at or above U+E000; insertion sort fixes those few
-            // inversions in near-linear time, with far less code than slice::sort_by.
-            for i in 1..entries.len() {
-                let mut j = i;
-                while j > 0 && entries[j - 1].0 > entries[j].0 {
-                    entries.swap(j - 1, j);
-                    j -= 1;
-                }
-            }
+            let keys: Vec<Vec<u16>> = map.keys().map(|k| k.encode_utf16().collect()).collect();
+            let entries: Vec<(&String, &Value)> = map.iter().collect();
+            // Sorted by UTF-16 code units, in O(n log n) whatever the object (its keys are
+            // in JavaScript's order, not sorted).
+            let mut order: Vec<u32> = (0..entries.len() as u32).collect();
+            crate::json::sort_positions(&mut order, &mut |a, b| {
+                keys[a as usize].cmp(&keys[b as usize])
+            });
             out.push('{');
-            for (i, (_, k, v)) in entries.into_iter().enumerate() {
+            for (i, (k, v)) in order.iter().map(|&j| entries[j as usize]).enumerate() {
                 if i > 0 {
                     out.push(',');
                 }
@@ -66,58 +56,7 @@ fn write_value(value: &Value, out: &mut String) {
     }
 }
 
-/// ECMAScript `Number::toString(x)` for a finite double (what `JSON.stringify` writes).
-pub fn js_number(x: f64) -> String {
-    if !x.is_finite() {
-        return "null".into();
-    }
-    if x == 0.0 {
-        return "0".into();
-    }
-    // serde_json writes the shortest round-tripping digits (like ECMAScript requires), in
-    // some decimal or exponent form: read them back as digits and a decimal point position.
-    // (Going through serde_json rather than `{:e}` keeps core's float formatting out of
-    // the .wasm.)
-    let text = serde_json::Number::from_f64(x.abs()).map_or_else(String::new, |n| n.to_string());
-    let (mantissa, exp) = text.split_once(['e', 'E']).unwrap_or((&text, "0"));
-    let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    let mut digits: String = format!("{int_part}{frac_part}");
-    let mut n = int_part.len() as i32 + exp.trim_start_matches('+').parse::<i32>().unwrap_or(0);
-    let leading = digits.len() - digits.trim_start_matches('0').len();
-    digits.drain(..leading);
-    n -= leading as i32;
-    digits.truncate(digits.trim_end_matches('0').len());
-    if digits.is_empty() {
-        return "0".into();
-    }
-    let k = digits.len() as i32;
-    let mut s = String::new();
-    if x < 0.0 {
-        s.push('-');
-    }
-    if k <= n && n <= 21 {
-        s.push_str(&digits);
-        s.extend(core::iter::repeat_n('0', (n - k) as usize));
-    } else if 0 < n && n <= 21 {
-        s.push_str(&digits[..n as usize]);
-        s.push('.');
-        s.push_str(&digits[n as usize..]);
-    } else if -6 < n && n <= 0 {
-        s.push_str("0.");
-        s.extend(core::iter::repeat_n('0', (-n) as usize));
-        s.push_str(&digits);
-    } else {
-        s.push_str(&digits[..1]);
-        if k > 1 {
-            s.push('.');
-            s.push_str(&digits[1..]);
-        }
-        s.push('e');
-        s.push(if n > 0 { '+' } else { '-' });
-        s.push_str(&(n - 1).abs().to_string());
-    }
-    s
-}
+pub use crate::json::js_number;
 
 const K: [u32; 64] = [
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -192,7 +131,7 @@ pub fn arguments_hash(arguments: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::json;
 
     #[test]
     fn sha256_known_vectors() {
@@ -252,6 +191,35 @@ mod tests {
             canonical_json(&json!({"n": 1e21, "m": 0.5, "i": -3})),
             "{\"i\":-3,\"m\":0.5,\"n\":1e+21}"
         );
+    }
+
+    #[test]
+    fn canonical_ignores_key_order_and_sorts_big_objects_fast() {
+        let a = crate::json::parse(r#"{"b":1,"a":{"y":[1,{"d":0,"c":-0}],"x":2},"10":3,"9":4}"#)
+            .unwrap();
+        let b = crate::json::parse(r#"{"9":4,"a":{"x":2,"y":[1,{"c":-0,"d":0}]},"b":1,"10":3}"#)
+            .unwrap();
+        assert_eq!(canonical_json(&a), canonical_json(&b));
+        assert_eq!(
+            canonical_json(&a),
+            r#"{"10":3,"9":4,"a":{"x":2,"y":[1,{"c":0,"d":0}]},"b":1}"#
+        );
+        // 100 000 keys in reverse order (an insertion sort would take minutes).
+        let mut text = String::from("{");
+        for i in (0..100_000).rev() {
+            text += &format!("\"k{i:06}\":{i},");
+        }
+        text.pop();
+        text.push('}');
+        let big = crate::json::parse(&text).unwrap();
+        let start = std::time::Instant::now();
+        let c = canonical_json(&big);
+        assert!(
+            c.starts_with("{\"k000000\":0,\"k000001\":1,"),
+            "{}",
+            &c[..40]
+        );
+        assert!(start.elapsed().as_secs() < 5);
     }
 
     #[test]

@@ -14,17 +14,17 @@
 //! complete line or frame is decoded as UTF-8 and JSON. Every byte is scanned once and the
 //! consumed prefix of the buffer is dropped in amortized O(1) per byte, so cost is linear in the
 //! input. A single pending line or frame (and an SSE event's data) is capped at 64 MiB, and
-//! serde_json's recursion limit rejects deep nesting, so no input can exhaust memory, overflow
-//! the stack or panic.
+//! the JSON reader's depth limit (128, `crate::json`) rejects deep nesting, so no input can
+//! exhaust memory, overflow the stack or panic.
 //!
 //! A malformed event yields a [`DecodeError`]; the events before it have already been appended
 //! to `out`, and the decoder stays failed from then on.
 
+use crate::json::Value;
 #[allow(unused_imports)]
 use crate::prelude::*;
-use serde_json::Value;
 
-use crate::json::{Error as JsonError, Parser};
+use crate::json::{Error as JsonError, Halves, Parser};
 use core::fmt;
 
 /// Largest line (SSE), event data (SSE) or frame (record) accepted, in bytes.
@@ -69,7 +69,7 @@ impl Framing {
 /// One decoded event: its type as sent (SSE events without `event:` are `"message"`) and its
 /// JSON content (record framing: `chunk.content`, `{}` when missing).
 ///
-/// The content is kept as validated raw JSON, not as a `serde_json::Value`: the protocol
+/// The content is kept as validated raw JSON, not as a `json::Value`: the protocol
 /// reads the frequent `text_delta` straight into a string, which avoids building (and
 /// dropping) a map per event — most of the cost of a stream before this.
 #[derive(Debug, Clone)]
@@ -84,8 +84,9 @@ enum Body {
     /// The content's JSON text (checked).
     Raw(String),
     /// A record-framed `text_delta` whose content was read in the same pass as the record:
-    /// the content is `{"text": <this>}` (other keys of it, which nothing reads, dropped).
-    Text(String),
+    /// the content is `{"text": <this>}` (other keys of it, which nothing reads, dropped),
+    /// with the lone surrogate escapes at its ends.
+    Text(String, Halves),
 }
 
 impl Frame {
@@ -101,10 +102,26 @@ impl Frame {
     pub fn raw(&self) -> alloc::borrow::Cow<'_, str> {
         match &self.body {
             Body::Raw(raw) => raw.as_str().into(),
-            Body::Text(text) => {
-                let mut content = serde_json::Map::new();
-                content.insert("text".into(), Value::String(text.clone()));
-                crate::json::to_string(&Value::Object(content)).into()
+            Body::Text(text, halves) => {
+                // The halves go back as the escapes they were read from.
+                let mut raw = String::from("{\"text\":");
+                let mut s = String::new();
+                crate::json::write_str(text, &mut s);
+                let mut body = &s[1..s.len() - 1];
+                raw.push('"');
+                if halves.lead_low != 0 {
+                    raw.push_str(&format!("\\u{:04x}", halves.lead_low));
+                    body = body.get(3..).unwrap_or_default();
+                }
+                if halves.trail_high != 0 {
+                    body = body.get(..body.len().saturating_sub(3)).unwrap_or_default();
+                }
+                raw.push_str(body);
+                if halves.trail_high != 0 {
+                    raw.push_str(&format!("\\u{:04x}", halves.trail_high));
+                }
+                raw.push_str("\"}");
+                raw.into()
             }
         }
     }
@@ -115,9 +132,9 @@ impl Frame {
     }
 
     /// The text of a `text_delta` read in one pass with its record, if this is one.
-    pub fn take_text(&mut self) -> Option<String> {
+    pub fn take_text(&mut self) -> Option<(String, Halves)> {
         match &mut self.body {
-            Body::Text(text) => Some(core::mem::take(text)),
+            Body::Text(text, halves) => Some((core::mem::take(text), *halves)),
             Body::Raw(_) => None,
         }
     }
@@ -536,7 +553,8 @@ fn fast_chunk(p: &mut Parser) -> Result<Frame, JsonError> {
             ("type", None, _) if p.at_string() => kind = Some(p.string()?),
             ("content", _, None) => {
                 body = Some(if kind.as_deref() == Some("text_delta") {
-                    Body::Text(p.text_member()?.ok_or(UNUSUAL)?)
+                    let (text, halves) = p.text_member()?.ok_or(UNUSUAL)?;
+                    Body::Text(text, halves)
                 } else {
                     Body::Raw(p.raw()?.to_owned())
                 })
@@ -559,8 +577,8 @@ fn missing_type() -> DecodeError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::json;
     use proptest::prelude::*;
-    use serde_json::json;
 
     /// Feeds `chunks` in order, then finishes; stops at the first error.
     fn decode_with(mut dec: StreamDecoder, chunks: &[&[u8]]) -> (Vec<Frame>, Option<DecodeError>) {
@@ -1066,7 +1084,10 @@ data: {\"text\":\"never dispatched\"}\n";
                     assert_eq!(careful["text"], text, "{input}");
                     assert_eq!(
                         got,
-                        Ok(crate::protocol::StreamEvent::TextDelta { text: text.into() }),
+                        Ok(crate::protocol::StreamEvent::TextDelta {
+                            text: text.into(),
+                            halves: Default::default()
+                        }),
                         "{input}"
                     );
                 }

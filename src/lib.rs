@@ -5,8 +5,8 @@
 //! ## Architecture: a pure core and a thin wasm skin
 //!
 //! * The **core** ([`machine`], [`protocol`], [`decode`], [`schema`], [`messages`],
-//!   [`options`], [`json`], which reads and writes JSON text without serde's
-//!   (de)serializers, and [`small_map`], the maps of the few entries kept by id) is plain
+//!   [`options`], [`json`], JSON values, text and numbers exactly as JavaScript holds,
+//!   reads and writes them, and [`small_map`], the maps of the few entries kept by id) is plain
 //!   Rust with no I/O, clock or JS types. [`machine::Machine`] is the
 //!   whole agent loop as a state machine: the driver reports what happened (`send_message`,
 //!   `handle_token`, `handle_chunk`, `handle_tool_result`, `handle_timer`, … always with the
@@ -21,7 +21,7 @@
 //! ```
 //! use kapa_agent_wasm::machine::{Effect, Machine};
 //! use kapa_agent_wasm::options::Config;
-//! use serde_json::json;
+//! use kapa_agent_wasm::json;
 //!
 //! let mut m = Machine::new(Config::new("proj", "int"), 42);
 //! let turn = m.send_message("Hello", 0.0).unwrap().unwrap();
@@ -60,19 +60,18 @@ mod prelude {
     pub use alloc::vec::Vec;
 }
 
-/// A JSON value from a Rust expression, or from `{"key": expression, …}` (one level; nest
-/// `jv!` for objects inside), like `serde_json::json!` but through [`json::ToJson`] rather
-/// than serde's serializer, which the .wasm then does not need.
+/// A [`json::Value`] from a Rust expression, or from `{"key": expression, …}` (one level;
+/// nest `jv!` for objects inside; keys in the order written, as a JS object literal).
 #[macro_export]
 macro_rules! jv {
     (null) => {
-        serde_json::Value::Null
+        $crate::json::Value::Null
     };
     ({ $($key:literal : $value:expr),* $(,)? }) => {{
         #[allow(unused_mut)]
-        let mut map = serde_json::Map::new();
+        let mut map = $crate::json::Map::new();
         $( map.insert($crate::__String::from($key), $crate::json::value(&$value)); )*
-        serde_json::Value::Object(map)
+        $crate::json::Value::Object(map)
     }};
     ($e:expr) => {
         $crate::json::value(&$e)

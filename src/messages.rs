@@ -6,10 +6,10 @@
 //! bumped whenever the message changes, so the wasm skin can keep the JS object of every
 //! unchanged message (structural sharing) and rebuild only what changed.
 
+use crate::json::{Map, Value};
 #[allow(unused_imports)]
 use crate::prelude::*;
 use serde::Serialize;
-use serde_json::{Map, Value};
 
 /// Lifecycle of a tool call (seed 001's seven values).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -328,7 +328,7 @@ pub struct MessageSlot {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::json;
 
     fn call(status: ToolCallStatus, full: bool) -> ToolCallDisplay {
         ToolCallDisplay {

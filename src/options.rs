@@ -6,7 +6,7 @@
 use crate::prelude::*;
 use crate::small_map::SmallMap;
 
-use serde_json::Value;
+use crate::json::Value;
 
 pub const DEFAULT_BASE_URL: &str = "https://api.kapa.ai";
 pub const DEFAULT_MODEL: &str = "kapa-agent-1.0";

@@ -2,11 +2,12 @@
 //! reading of what the backend answers (stream events, history documents, session tokens).
 //! Another backend dialect would replace this module without touching the machine.
 
+use crate::json::{Map, Value};
 #[allow(unused_imports)]
 use crate::prelude::*;
-use serde_json::{Map, Value};
 
 use crate::decode::Frame;
+use crate::json::Halves;
 use crate::messages::{
     AgentMessage, AgentSource, ContentBlock, Executor, ToolCallDisplay, ToolCallStatus,
 };
@@ -207,8 +208,11 @@ pub enum StreamEvent {
     StreamStart {
         thread_id: String,
     },
+    /// Text to append; `halves` are the lone surrogate escapes at its ends (each read as
+    /// U+FFFD), which the machine joins with the next delta's (see `crate::json`).
     TextDelta {
         text: String,
+        halves: Halves,
     },
     ToolCall {
         id: String,
@@ -237,7 +241,7 @@ pub enum StreamEvent {
     Ignored,
 }
 
-fn str_field(obj: &Map<String, Value>, key: &str) -> Option<String> {
+fn str_field(obj: &Map, key: &str) -> Option<String> {
     obj.get(key).and_then(Value::as_str).map(str::to_owned)
 }
 
@@ -262,52 +266,24 @@ fn parse_arguments(v: &Value) -> Option<Value> {
     match v {
         Value::Object(_) => Some(v.clone()),
         Value::String(s) => match crate::json::parse(s) {
-            Ok(obj @ Value::Object(_)) => Some(normalize_numbers(obj)),
+            Ok(obj @ Value::Object(_)) => Some(obj),
             _ => None,
         },
         _ => None,
     }
 }
 
-/// Make every number representable as a JS number (integers beyond 2^53 become floats), so
-/// converting a value to JS can never fail on a number.
-pub fn normalize_numbers(mut v: Value) -> Value {
-    normalize_in_place(&mut v);
-    v
-}
-
-/// In place, so an object's map is not rebuilt (rebuilding a `BTreeMap` from an iterator
-/// sorts, which would pull a whole sort implementation into the .wasm).
-fn normalize_in_place(v: &mut Value) {
-    const MAX_SAFE: u64 = (1 << 53) - 1;
-    match v {
-        Value::Number(n) => {
-            let unsafe_int = n.as_u64().is_some_and(|u| u > MAX_SAFE)
-                || n.as_i64().is_some_and(|i| i.unsigned_abs() > MAX_SAFE);
-            if let (true, Some(f)) = (
-                unsafe_int,
-                n.as_f64().and_then(serde_json::Number::from_f64),
-            ) {
-                *n = f;
-            }
-        }
-        Value::Array(a) => a.iter_mut().for_each(normalize_in_place),
-        Value::Object(o) => o.values_mut().for_each(normalize_in_place),
-        _ => {}
-    }
-}
-
 /// Read a decoded frame as an event. `Err` is a known type missing a required field.
 pub fn parse_event(mut frame: Frame) -> Result<StreamEvent, &'static str> {
-    if let Some(text) = frame.take_text() {
-        return Ok(StreamEvent::TextDelta { text });
+    if let Some((text, halves)) = frame.take_text() {
+        return Ok(StreamEvent::TextDelta { text, halves });
     }
     let event_type = frame.event_type.as_str();
     match event_type {
         // The common case, read without building a map.
         "text_delta" => {
             return match crate::json::text_member(&frame.raw()) {
-                Ok(Some(text)) => Ok(StreamEvent::TextDelta { text }),
+                Ok(Some((text, halves))) => Ok(StreamEvent::TextDelta { text, halves }),
                 _ => Err(UNEXPECTED_RESPONSE),
             }
         }
@@ -324,6 +300,7 @@ pub fn parse_event(mut frame: Frame) -> Result<StreamEvent, &'static str> {
         },
         "text_delta" => StreamEvent::TextDelta {
             text: need("text")?,
+            halves: Halves::default(),
         },
         "tool_call" => {
             let executor = match need("executor")?.as_str() {
@@ -338,7 +315,7 @@ pub fn parse_event(mut frame: Frame) -> Result<StreamEvent, &'static str> {
             StreamEvent::ToolCall {
                 id: need("id")?,
                 name: need("name")?,
-                arguments: normalize_numbers(arguments),
+                arguments,
                 executor,
             }
         }
@@ -351,7 +328,7 @@ pub fn parse_event(mut frame: Frame) -> Result<StreamEvent, &'static str> {
             StreamEvent::ToolResult {
                 id: need("id")?,
                 completed,
-                result: obj.get("result").cloned().map(normalize_numbers),
+                result: obj.get("result").cloned(),
                 error: obj.get("error").map(|e| {
                     e.as_str()
                         .map_or_else(|| crate::json::to_string(e), str::to_owned)
@@ -431,7 +408,7 @@ pub fn parse_token(v: &Value) -> Result<Token, String> {
         _ => return Err("the session token must be a non-empty string".into()),
     };
     let expires_at_ms = match expiry {
-        Some(Value::Number(n)) => n.as_f64().filter(|f| f.is_finite()),
+        Some(Value::Number(n)) => Some(*n).filter(|f| f.is_finite()),
         Some(Value::String(s)) => parse_rfc3339(s),
         _ => None,
     }
@@ -541,7 +518,7 @@ fn parse_stored_call(c: &Value, config: &Config) -> Option<ToolCallDisplay> {
             .and_then(parse_arguments)
             .unwrap_or_else(|| jv!({})),
         status,
-        result: c.get("result").cloned().map(normalize_numbers),
+        result: c.get("result").cloned(),
         error: str_field(c, "error"),
         duration_ms: c.get("duration_ms").and_then(Value::as_f64),
         sources: c.get("sources").and_then(parse_sources),
@@ -560,8 +537,8 @@ fn parse_stored_call(c: &Value, config: &Config) -> Option<ToolCallDisplay> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::json;
     use crate::options::ToolSpec;
-    use serde_json::json;
 
     fn frame(t: &str, c: Value) -> Frame {
         Frame::new(t, &c)
@@ -571,7 +548,7 @@ mod tests {
     fn chat_body_first_turn_shape() {
         let mut config = Config::new("p", "int_123");
         config.custom_instructions = Some("Answer briefly.".into());
-        let body: Value = serde_json::from_str(&chat_body(
+        let body: Value = crate::json::parse(&chat_body(
             &config,
             None,
             &ChatInput::UserMessage("Hi".into()),
@@ -608,7 +585,7 @@ mod tests {
             },
             ToolResultItem::Denied { id: "c3".into() },
         ]);
-        let body: Value = serde_json::from_str(&chat_body(&config, Some("thr_1"), &input)).unwrap();
+        let body: Value = crate::json::parse(&chat_body(&config, Some("thr_1"), &input)).unwrap();
         assert_eq!(body["thread_id"], "thr_1");
         assert_eq!(body["source_group_ids_include"], json!(["sg_1"]));
         assert_eq!(body["user"], json!({"email": "a@example.com"}));
@@ -662,7 +639,10 @@ mod tests {
     fn events_parse_and_required_fields() {
         assert_eq!(
             parse_event(frame("text_delta", json!({"text": "a"}))),
-            Ok(StreamEvent::TextDelta { text: "a".into() })
+            Ok(StreamEvent::TextDelta {
+                text: "a".into(),
+                halves: Halves::default()
+            })
         );
         assert!(parse_event(frame("text_delta", json!({"text": 1}))).is_err());
         assert!(parse_event(frame("stream_start", json!({}))).is_err());
@@ -708,13 +688,11 @@ mod tests {
     }
 
     #[test]
-    fn big_integers_become_js_safe() {
-        let v = normalize_numbers(
-            serde_json::from_str::<Value>("{\"a\":[18446744073709551615, -9007199254740993, 5]}")
-                .unwrap(),
-        );
-        assert!(v["a"][0].is_f64() && v["a"][1].is_f64());
-        assert!(v["a"][2].is_u64());
+    fn big_integers_are_read_as_json_parse_reads_them() {
+        let v = crate::json::parse("{\"a\":[18446744073709551615, -9007199254740993, 5]}").unwrap();
+        assert_eq!(v["a"][0].as_f64(), Some(18446744073709551616.0));
+        assert_eq!(v["a"][1].as_f64(), Some(-9007199254740992.0));
+        assert_eq!(v["a"][2].as_f64(), Some(5.0));
     }
 
     #[test]

@@ -62,10 +62,10 @@
 //! bounded by a step budget, so combinator blow-ups (`anyOf` of self-references, huge
 //! `uniqueItems` arrays) also end with an `Err`.
 
+use crate::json::{Map, Value};
 #[allow(unused_imports)]
 use crate::prelude::*;
 use core::cmp::Ordering;
-use serde_json::{Map, Number, Value};
 
 /// Maximum nesting of schema applications (each `properties`/`items`/combinator/`$ref` level
 /// counts one) during [`validate`], and of schema nesting in [`check_schema`].
@@ -78,11 +78,13 @@ const MAX_STEPS: usize = 200_000;
 /// How many characters of a value (or property name) a message may quote.
 const PREVIEW_CHARS: usize = 40;
 
-/// A number as JavaScript writes it (`2`, not `2.0`).
-fn jsn(n: &Number) -> String {
-    match n.as_f64() {
-        Some(f) if !n.is_u64() && !n.is_i64() => crate::canonical::js_number(f),
-        _ => n.to_string(),
+/// A number as JavaScript's `String(n)` writes it (`2`, not `2.0`; `Infinity`).
+fn jsn(n: &f64) -> String {
+    match *n {
+        n if n.is_nan() => "NaN".into(),
+        n if n == f64::INFINITY => "Infinity".into(),
+        n if n == f64::NEG_INFINITY => "-Infinity".into(),
+        n => crate::json::js_number(n),
     }
 }
 
@@ -327,7 +329,7 @@ impl<'a> Validator<'a> {
     /// Everything that does not apply subschemas: `type`, `enum`, `const` and the numeric,
     /// string, array-size and object-size keywords.
     #[inline(never)]
-    fn assertions(&mut self, m: &Map<String, Value>, inst: &Value) -> Res {
+    fn assertions(&mut self, m: &Map, inst: &Value) -> Res {
         self.check_type(m, inst)?;
         if let Some(Value::Array(vals)) = m.get("enum") {
             let mut found = false;
@@ -355,7 +357,7 @@ impl<'a> Validator<'a> {
         }
     }
 
-    fn combinators(&mut self, m: &'a Map<String, Value>, inst: &Value, depth: usize) -> Res {
+    fn combinators(&mut self, m: &'a Map, inst: &Value, depth: usize) -> Res {
         if let Some(Value::Array(all)) = m.get("allOf") {
             for s in all {
                 self.node(s, inst, depth + 1)?;
@@ -387,7 +389,7 @@ impl<'a> Validator<'a> {
         Ok(())
     }
 
-    fn check_type(&self, m: &Map<String, Value>, inst: &Value) -> Res {
+    fn check_type(&self, m: &Map, inst: &Value) -> Res {
         let Some(t) = m.get("type") else {
             return Ok(());
         };
@@ -419,7 +421,7 @@ impl<'a> Validator<'a> {
         Err(self.fail_expect(expected, got, true))
     }
 
-    fn number(&self, m: &Map<String, Value>, n: &Number) -> Res {
+    fn number(&self, m: &Map, n: &f64) -> Res {
         let excl = |key: &str| m.get(key) == Some(&Value::Bool(true));
         if let Some(min) = num(m, "minimum") {
             let ord = num_cmp(n, min);
@@ -487,7 +489,7 @@ impl<'a> Validator<'a> {
         Ok(())
     }
 
-    fn string(&self, m: &Map<String, Value>, s: &str) -> Res {
+    fn string(&self, m: &Map, s: &str) -> Res {
         if let (Some(Value::String(pattern)), Some(matcher)) = (m.get("pattern"), self.matcher) {
             if matcher(pattern, s) == Some(false) {
                 return Err(self.fail(format_args!(
@@ -518,7 +520,7 @@ impl<'a> Validator<'a> {
         Ok(())
     }
 
-    fn array_size(&mut self, m: &Map<String, Value>, a: &[Value]) -> Res {
+    fn array_size(&mut self, m: &Map, a: &[Value]) -> Res {
         let len = a.len() as u64;
         if let Some(min) = count(m, "minItems").filter(|&min| len < min) {
             return Err(self.fail(format_args!(
@@ -546,7 +548,7 @@ impl<'a> Validator<'a> {
         Ok(())
     }
 
-    fn items(&mut self, m: &'a Map<String, Value>, a: &[Value], depth: usize) -> Res {
+    fn items(&mut self, m: &'a Map, a: &[Value], depth: usize) -> Res {
         let (prefix, rest): (&'a [Value], Option<&'a Value>) = match m.get("prefixItems") {
             Some(Value::Array(p)) => (p, m.get("items")),
             _ => match m.get("items") {
@@ -571,7 +573,7 @@ impl<'a> Validator<'a> {
         Ok(())
     }
 
-    fn object_size(&self, m: &Map<String, Value>, o: &Map<String, Value>) -> Res {
+    fn object_size(&self, m: &Map, o: &Map) -> Res {
         if let Some(Value::Array(req)) = m.get("required") {
             for r in req.iter().filter_map(Value::as_str) {
                 if !o.contains_key(r) {
@@ -597,12 +599,7 @@ impl<'a> Validator<'a> {
         Ok(())
     }
 
-    fn properties(
-        &mut self,
-        m: &'a Map<String, Value>,
-        o: &Map<String, Value>,
-        depth: usize,
-    ) -> Res {
+    fn properties(&mut self, m: &'a Map, o: &Map, depth: usize) -> Res {
         let props = match m.get("properties") {
             Some(Value::Object(p)) => Some(p),
             _ => None,
@@ -789,11 +786,8 @@ fn type_matches(t: &str, v: &Value) -> bool {
     }
 }
 
-fn is_integer(n: &Number) -> bool {
-    n.is_i64()
-        || n.is_u64()
-        || n.as_f64()
-            .is_some_and(|f| f.is_finite() && crate::fmath::fract(f) == 0.0)
+fn is_integer(n: &f64) -> bool {
+    n.is_finite() && crate::fmath::fract(*n) == 0.0
 }
 
 fn kind(v: &Value) -> &'static str {
@@ -807,7 +801,7 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
-fn num<'v>(m: &'v Map<String, Value>, key: &str) -> Option<&'v Number> {
+fn num<'v>(m: &'v Map, key: &str) -> Option<&'v f64> {
     match m.get(key) {
         Some(Value::Number(n)) => Some(n),
         _ => None,
@@ -815,36 +809,27 @@ fn num<'v>(m: &'v Map<String, Value>, key: &str) -> Option<&'v Number> {
 }
 
 /// A non-negative integer keyword (`minLength`, `maxItems`, …); other values are ignored.
-fn count(m: &Map<String, Value>, key: &str) -> Option<u64> {
-    let n = num(m, key)?;
-    n.as_u64().or_else(|| {
-        n.as_f64()
-            .filter(|f| *f >= 0.0 && crate::fmath::fract(*f) == 0.0 && *f < 1.8e19)
-            .map(|f| f as u64)
-    })
+fn count(m: &Map, key: &str) -> Option<u64> {
+    Some(*num(m, key)?)
+        .filter(|f| *f >= 0.0 && crate::fmath::fract(*f) == 0.0 && *f < 1.8e19)
+        .map(|f| f as u64)
 }
 
-fn as_i128(n: &Number) -> Option<i128> {
-    n.as_i64()
-        .map(i128::from)
-        .or_else(|| n.as_u64().map(i128::from))
+/// A whole number that a double holds exactly as an integer (below 2^63).
+fn as_i64(n: f64) -> Option<i64> {
+    (n.abs() < 9.2e18 && crate::fmath::fract(n) == 0.0).then_some(n as i64)
 }
 
-/// Numeric comparison, exact for integers.
-fn num_cmp(a: &Number, b: &Number) -> Option<Ordering> {
-    if let (Some(x), Some(y)) = (as_i128(a), as_i128(b)) {
-        return Some(x.cmp(&y));
-    }
-    a.as_f64()?.partial_cmp(&b.as_f64()?)
+/// Numeric comparison (numbers are doubles, as in JavaScript).
+fn num_cmp(a: &f64, b: &f64) -> Option<Ordering> {
+    a.partial_cmp(b)
 }
 
-fn is_multiple(n: &Number, d: &Number) -> bool {
-    if let (Some(x), Some(y)) = (as_i128(n), as_i128(d)) {
+fn is_multiple(n: &f64, d: &f64) -> bool {
+    if let (Some(x), Some(y)) = (as_i64(*n), as_i64(*d)) {
         return y <= 0 || x % y == 0;
     }
-    let (Some(x), Some(y)) = (n.as_f64(), d.as_f64()) else {
-        return true;
-    };
+    let (x, y) = (*n, *d);
     if y <= 0.0 || !y.is_finite() {
         return true; // invalid divisor: ignore the keyword
     }
@@ -1214,8 +1199,8 @@ fn ref_problem(root: &Value, v: &Value) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::json;
     use proptest::prelude::*;
-    use serde_json::json;
 
     const STACK_PROBE: usize = 256 * 1024;
 
@@ -1514,10 +1499,15 @@ mod tests {
             "arguments: expected a number > 0, got 0"
         );
         assert_eq!(err(d4, json!(5)), "arguments: expected a number < 5, got 5");
-        // Large integers compare exactly.
+        // Numbers are doubles, as in JavaScript: 2^53 + 1 reads as 2^53.
         assert!(validate(
             &json!({"maximum": 9007199254740992u64}),
             &json!(9007199254740993u64)
+        )
+        .is_ok());
+        assert!(validate(
+            &json!({"maximum": 9007199254740992u64}),
+            &json!(9007199254740994u64)
         )
         .is_err());
         ok(json!({"minimum": -1}), json!(u64::MAX));

@@ -137,7 +137,10 @@ fn seeds_decode_to_what_they_say() {
     let first = kapa_agent_wasm::protocol::parse_event(frames[0].clone());
     assert_eq!(
         first,
-        Ok(kapa_agent_wasm::protocol::StreamEvent::TextDelta { text: "x".into() })
+        Ok(kapa_agent_wasm::protocol::StreamEvent::TextDelta {
+            text: "x".into(),
+            halves: Default::default()
+        })
     );
     let (_, f, b) = get("edge-unicode.sse");
     assert_eq!(

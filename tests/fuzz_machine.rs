@@ -10,10 +10,10 @@
 mod common;
 
 use common::*;
+use kapa_agent_wasm::json;
 use kapa_agent_wasm::machine::Effect;
 use proptest::prelude::*;
 use proptest::sample::Index;
-use serde_json::json;
 mod fuzz_support;
 use fuzz_support::{cases, mutate, Mutation};
 use kapa_agent_wasm::decode::Framing;

@@ -4,9 +4,10 @@
 mod common;
 
 use common::*;
+use kapa_agent_wasm::json;
+use kapa_agent_wasm::json::Value;
 use kapa_agent_wasm::machine::Effect;
 use kapa_agent_wasm::options::RetryConfig;
-use serde_json::{json, Value};
 
 const UNEXPECTED: &str = "Unexpected response from the server";
 

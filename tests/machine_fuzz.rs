@@ -5,9 +5,10 @@
 mod common;
 
 use common::*;
+use kapa_agent_wasm::json;
+use kapa_agent_wasm::json::Value;
 use kapa_agent_wasm::machine::Effect;
 use proptest::prelude::*;
-use serde_json::{json, Value};
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -236,7 +237,7 @@ impl Fuzz {
             }
             Op::ToolOk(k) => self.h.m.handle_tool_result(
                 IDS[*k as usize % 4],
-                Ok(json!({"k": k})),
+                Ok(Some(json!({"k": k}))),
                 *k as f64,
                 now,
             ),
@@ -324,7 +325,7 @@ impl Fuzz {
                 }
                 Effect::Fetch { request, .. } => {
                     if let Some(b) = &request.body {
-                        let v: Value = serde_json::from_str(b).expect("JSON body");
+                        let v: Value = kapa_agent_wasm::json::parse(b).expect("JSON body");
                         assert!(v.get("thread_id").is_some());
                     }
                 }

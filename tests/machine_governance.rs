@@ -7,10 +7,11 @@ mod common;
 
 use common::*;
 use kapa_agent_wasm::canonical::arguments_hash;
+use kapa_agent_wasm::json;
+use kapa_agent_wasm::json::Value;
 use kapa_agent_wasm::machine::{Effect, ReqId};
 use kapa_agent_wasm::options::{Config, GovernanceConfig, GovernanceMode, ToolAttributes};
 use kapa_agent_wasm::protocol::HttpRequest;
-use serde_json::{json, Value};
 
 const GOV: &str = "/api/kaplaix";
 
@@ -47,7 +48,7 @@ fn gov_fetches(h: &H, path: &str) -> Vec<(ReqId, HttpRequest)> {
 fn bodies(h: &H, path: &str) -> Vec<Value> {
     gov_fetches(h, path)
         .iter()
-        .map(|(_, r)| serde_json::from_str(r.body.as_deref().unwrap_or("null")).unwrap())
+        .map(|(_, r)| kapa_agent_wasm::json::parse(r.body.as_deref().unwrap_or("null")).unwrap())
         .collect()
 }
 
@@ -125,7 +126,7 @@ fn allow_runs_the_tool_and_records_identity_then_tool_api() {
     let check = &gov_fetches(&h, "/v1/policies/check")[0].1;
     assert_eq!(check.method, "POST");
     assert_eq!(
-        serde_json::from_str::<Value>(check.body.as_deref().unwrap()).unwrap(),
+        kapa_agent_wasm::json::parse(check.body.as_deref().unwrap()).unwrap(),
         json!({"toolName": "calc", "toolType": "compute", "operation": "evaluate", "targetSystem": "browser",
                "initiatorType": "agent", "agentId": "demo-agent", "sessionId": "thr_1"})
     );

@@ -4,9 +4,10 @@
 mod common;
 
 use common::*;
+use kapa_agent_wasm::json;
+use kapa_agent_wasm::json::Value;
 use kapa_agent_wasm::machine::{Effect, HistoryError};
 use kapa_agent_wasm::options::Config;
-use serde_json::{json, Value};
 
 fn hconfig() -> Config {
     let mut c = tools_config();
@@ -103,10 +104,11 @@ fn list_threads_query_and_mapping() {
         {"id": "thr_2", "title": "Yo", "created_at": "2026-01-03T00:00:00.5+02:00", "updated_at": "2026-01-04T00:00:00Z", "message_count": 0}],
         "next_cursor": "cur_2"}"#;
     let t = h.respond(1, 200, None, body);
-    let expected = json!({"threads": [
+    // In this key order, as agent-core builds these objects.
+    let expected = kapa_agent_wasm::json::parse(r#"{"threads": [
         {"id": "thr_1", "title": "Hi", "createdAt": "2026-01-01T00:00:00Z", "updatedAt": "2026-01-02T00:00:00Z", "messageCount": 4},
         {"id": "thr_2", "title": "Yo", "createdAt": "2026-01-03T00:00:00.5+02:00", "updatedAt": "2026-01-04T00:00:00Z", "messageCount": 0}],
-        "nextCursor": "cur_2"});
+        "nextCursor": "cur_2"}"#).unwrap();
     assert_eq!(t, tr![format!("HistoryDone h1 Ok {expected}")]);
     assert_eq!(h.msgs(), json!([]));
     assert!(!h.m.is_streaming());
@@ -114,7 +116,7 @@ fn list_threads_query_and_mapping() {
     assert_eq!(h.list(None, None).unwrap(), tr!["Fetch r2 GET threads/"]);
     assert_eq!(
         h.respond(2, 200, None, r#"{"threads": [], "next_cursor": null}"#),
-        tr![r#"HistoryDone h2 Ok {"nextCursor":null,"threads":[]}"#]
+        tr![r#"HistoryDone h2 Ok {"threads":[],"nextCursor":null}"#]
     );
     assert_eq!(
         h.list(Some(20), None).unwrap(),

@@ -6,8 +6,8 @@
 mod common;
 
 use common::*;
+use kapa_agent_wasm::json;
 use kapa_agent_wasm::schema::validate_with;
-use serde_json::json;
 
 fn exact(pattern: &str, text: &str) -> Option<bool> {
     let literal = pattern.strip_prefix('^')?.strip_suffix('$')?;

@@ -4,8 +4,8 @@
 mod common;
 
 use common::*;
+use kapa_agent_wasm::json;
 use kapa_agent_wasm::machine::Effect;
-use serde_json::json;
 
 const STOPPED_NULL: &str = r#"Event generation_stopped {"threadId":null}"#;
 const STOPPED_THR1: &str = r#"Event generation_stopped {"threadId":"thr_1"}"#;
@@ -175,7 +175,7 @@ fn stop_during_tool_execution_aborts_and_drops_late_results() {
     );
     assert_eq!(
         h.tool_ok("c3", json!(1), 1.0)[1],
-        r#"Event tool_executed {"durationMs":1,"status":"completed","toolName":"calc"}"#
+        r#"Event tool_executed {"toolName":"calc","status":"completed","durationMs":1}"#
     );
     assert_eq!(
         h.stop(),

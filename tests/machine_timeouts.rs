@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use serde_json::json;
+use kapa_agent_wasm::json;
 
 #[test]
 fn a_stalled_stream_fails_after_the_idle_timeout_and_keep_alives_reset_it() {

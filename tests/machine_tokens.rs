@@ -4,8 +4,8 @@
 mod common;
 
 use common::*;
+use kapa_agent_wasm::json;
 use kapa_agent_wasm::machine::{Effect, HistoryError};
-use serde_json::json;
 
 const TOK2: &str = "tok-SECRET-bbbb";
 

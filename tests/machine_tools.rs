@@ -4,8 +4,9 @@
 mod common;
 
 use common::*;
+use kapa_agent_wasm::json;
+use kapa_agent_wasm::json::Value;
 use kapa_agent_wasm::machine::Effect;
-use serde_json::{json, Value};
 
 fn calls(h: &H) -> Vec<Value> {
     let msg = h.last_msg();
@@ -56,7 +57,7 @@ fn client_tool_round_trip() {
         t,
         tr![
             "Messages",
-            r#"Event tool_executed {"durationMs":5,"status":"completed","toolName":"get_time"}"#,
+            r#"Event tool_executed {"toolName":"get_time","status":"completed","durationMs":5}"#,
             "Fetch r2 POST chat/"
         ]
     );
@@ -142,7 +143,7 @@ fn tool_error_and_null_results_shapes() {
         t,
         tr![
             "Messages",
-            r#"Event tool_executed {"durationMs":3,"error":"Division by zero","status":"error","toolName":"calc"}"#
+            r#"Event tool_executed {"toolName":"calc","status":"error","durationMs":3,"error":"Division by zero"}"#
         ]
     );
     assert_eq!(
@@ -190,7 +191,7 @@ fn approval_approve_then_run() {
         h.approve("c1"),
         tr![
             "Messages",
-            r#"Event tool_approved {"toolCallId":"c1","toolName":"delete_file"}"#,
+            r#"Event tool_approved {"toolName":"delete_file","toolCallId":"c1"}"#,
             r#"RunTool c1 delete_file {"path":"/a"}"#
         ]
     );
@@ -203,7 +204,7 @@ fn approval_approve_then_run() {
         t,
         tr![
             "Messages",
-            r#"Event tool_executed {"durationMs":10,"status":"completed","toolName":"delete_file"}"#,
+            r#"Event tool_executed {"toolName":"delete_file","status":"completed","durationMs":10}"#,
             "Fetch r2 POST chat/"
         ]
     );
@@ -236,7 +237,7 @@ fn approval_reject_denies() {
         t,
         tr![
             "Messages",
-            r#"Event tool_denied {"toolCallId":"c1","toolName":"delete_file"}"#,
+            r#"Event tool_denied {"toolName":"delete_file","toolCallId":"c1"}"#,
             "Fetch r2 POST chat/"
         ]
     );
@@ -297,21 +298,21 @@ fn parallel_calls_some_needing_approval_results_in_arrival_order() {
         h.tool_ok("c3", json!(4), 2.0),
         tr![
             "Messages",
-            r#"Event tool_executed {"durationMs":2,"status":"completed","toolName":"calc"}"#
+            r#"Event tool_executed {"toolName":"calc","status":"completed","durationMs":2}"#
         ]
     );
     assert_eq!(
         h.tool_ok("c1", json!("noon"), 1.0),
         tr![
             "Messages",
-            r#"Event tool_executed {"durationMs":1,"status":"completed","toolName":"get_time"}"#
+            r#"Event tool_executed {"toolName":"get_time","status":"completed","durationMs":1}"#
         ]
     );
     assert_eq!(
         h.approve("c2"),
         tr![
             "Messages",
-            r#"Event tool_approved {"toolCallId":"c2","toolName":"delete_file"}"#,
+            r#"Event tool_approved {"toolName":"delete_file","toolCallId":"c2"}"#,
             r#"RunTool c2 delete_file {"path":"/b"}"#
         ]
     );
@@ -320,7 +321,7 @@ fn parallel_calls_some_needing_approval_results_in_arrival_order() {
         t,
         tr![
             "Messages",
-            r#"Event tool_executed {"durationMs":7,"error":"nope","status":"error","toolName":"delete_file"}"#,
+            r#"Event tool_executed {"toolName":"delete_file","status":"error","durationMs":7,"error":"nope"}"#,
             "Fetch r2 POST chat/"
         ]
     );
@@ -348,7 +349,7 @@ fn parallel_with_rejection_sends_after_last_settles() {
         h.reject("c1"),
         tr![
             "Messages",
-            r#"Event tool_denied {"toolCallId":"c1","toolName":"delete_file"}"#
+            r#"Event tool_denied {"toolName":"delete_file","toolCallId":"c1"}"#
         ]
     );
     let t = h.tool_ok("c2", json!(1), 1.0);

@@ -4,9 +4,10 @@
 mod common;
 
 use common::*;
+use kapa_agent_wasm::json;
+use kapa_agent_wasm::json::Value;
 use kapa_agent_wasm::machine::Effect;
 use kapa_agent_wasm::options::Config;
-use serde_json::{json, Value};
 
 fn hello_events() -> Vec<(&'static str, Value)> {
     vec![
@@ -560,7 +561,7 @@ fn synchronous_tool_results_while_draining() {
     let mut seen = Vec::new();
     while let Some(e) = h.m.poll() {
         if let Effect::RunTool { call_id, .. } = &e {
-            h.m.handle_tool_result(call_id, Ok(json!(call_id)), 0.0, h.now);
+            h.m.handle_tool_result(call_id, Ok(Some(json!(call_id))), 0.0, h.now);
         }
         seen.push(e);
     }
@@ -594,7 +595,7 @@ fn synchronous_tool_results_while_draining() {
     else {
         unreachable!()
     };
-    let body: Value = serde_json::from_str(request.body.as_deref().unwrap()).unwrap();
+    let body: Value = kapa_agent_wasm::json::parse(request.body.as_deref().unwrap()).unwrap();
     assert_eq!(
         body["input"]["results"],
         json!([{"tool_call_id": "c1", "status": "completed", "output": "c1"}, {"tool_call_id": "c2", "status": "completed", "output": "c2"}])

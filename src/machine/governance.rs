@@ -14,7 +14,7 @@ use alloc::collections::VecDeque;
 
 use crate::small_map::{SmallMap, SmallSet};
 
-use serde_json::{Map, Value};
+use crate::json::{Map, Value};
 
 use super::{Effect, Machine, ReqId};
 use crate::canonical::arguments_hash;
@@ -192,7 +192,7 @@ impl Machine {
 
     // -- audit events -------------------------------------------------------------------------
 
-    fn gov_attribution(&self, tool_name: &str, out: &mut Map<String, Value>) {
+    fn gov_attribution(&self, tool_name: &str, out: &mut Map) {
         let Some(attrs) = self.gov_config().and_then(|g| g.tools.get(tool_name)) else {
             return;
         };
@@ -544,8 +544,8 @@ impl Machine {
             g.failures = 0;
         }
         let mut data = jv!({"toolName": name, "toolCallId": call_id, "decision": decision});
-        if let Some(r) = &rule_id {
-            data["ruleId"] = jv!(r);
+        if let (Some(r), Some(o)) = (&rule_id, data.as_object_mut()) {
+            o.insert("ruleId".into(), jv!(r));
         }
         self.event("governance_decision", data);
         let mode = self

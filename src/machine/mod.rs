@@ -15,7 +15,7 @@
 use crate::prelude::*;
 use alloc::collections::VecDeque;
 
-use serde_json::Value;
+use crate::json::Value;
 
 use crate::decode::{Framing, StreamDecoder};
 use crate::messages::{AgentMessage, Executor, MessageSlot, ToolCallDisplay, ToolCallStatus};
@@ -161,6 +161,9 @@ struct Turn {
     run_id: String,
     /// The assistant message was delivered to `onMessagesChange` at least once.
     shown_assistant: bool,
+    /// The high half of a surrogate pair that ended the last text delta (`0`: none), held
+    /// back to join the low half the next delta starts with (see `crate::json`).
+    pending_high: u16,
 }
 
 /// The agent loop. See the module docs for the calling contract.
@@ -425,6 +428,7 @@ impl Machine {
                 id: turn,
                 assistant: None,
                 step: Vec::new(),
+                pending_high: 0,
             });
             m.emit(Effect::StreamingChanged(true));
             m.event(
@@ -1085,7 +1089,29 @@ impl Machine {
         }
         match event {
             StreamEvent::StreamStart { thread_id } => self.set_thread_id(Some(thread_id)),
-            StreamEvent::TextDelta { text } => {
+            // An empty delta leaves a held half held (JS: `"a\ud83d" + "" + "\ude00"`).
+            StreamEvent::TextDelta { text, .. } if text.is_empty() => {}
+            StreamEvent::TextDelta { mut text, halves } => {
+                let mut held = 0;
+                if halves.trail_high != 0 && text.ends_with('\u{FFFD}') {
+                    text.truncate(text.len() - '\u{FFFD}'.len_utf8());
+                    held = halves.trail_high;
+                }
+                let pending = self
+                    .turn
+                    .as_mut()
+                    .map_or(0, |t| core::mem::replace(&mut t.pending_high, held));
+                if pending != 0 {
+                    if halves.lead_low != 0 && text.starts_with('\u{FFFD}') {
+                        let joined = crate::json::join_halves(pending, halves.lead_low);
+                        text.replace_range(
+                            ..'\u{FFFD}'.len_utf8(),
+                            joined.encode_utf8(&mut [0; 4]),
+                        );
+                    } else {
+                        text.insert(0, '\u{FFFD}');
+                    }
+                }
                 if !text.is_empty() {
                     if let Some(i) = self.assistant_index() {
                         self.messages[i].message.append_text(&text);
@@ -1099,6 +1125,7 @@ impl Machine {
                 arguments,
                 executor,
             } => {
+                self.flush_half();
                 if self.current_call(&id).is_some() {
                     return Err(UNEXPECTED_RESPONSE);
                 }
@@ -1270,11 +1297,12 @@ impl Machine {
         }
     }
 
-    /// A client tool's `execute` settled: its value, or the error text.
+    /// A client tool's `execute` settled: its value (`None` when it resolved `undefined`:
+    /// the call then has no `result`, and the wire sends `null`), or the error text.
     pub fn handle_tool_result(
         &mut self,
         call_id: &str,
-        outcome: Result<Value, String>,
+        outcome: Result<Option<Value>, String>,
         duration_ms: f64,
         now_ms: f64,
     ) {
@@ -1292,7 +1320,7 @@ impl Machine {
                 Ok(value) => {
                     m.update_call(call_id, |c| {
                         c.status = ToolCallStatus::Completed;
-                        c.result = Some(protocol::normalize_numbers(value));
+                        c.result = value;
                         c.duration_ms = Some(duration_ms);
                     });
                     jv!({"toolName": name, "status": "completed", "durationMs": duration_ms})
@@ -1398,7 +1426,21 @@ impl Machine {
         }
     }
 
+    /// A high surrogate held back from the last text delta whose low half never came: it
+    /// stays U+FFFD, as the page would show it.
+    fn flush_half(&mut self) {
+        let Some(t) = self.turn.as_mut() else { return };
+        if core::mem::take(&mut t.pending_high) == 0 {
+            return;
+        }
+        if let Some(i) = self.assistant_index() {
+            self.messages[i].message.append_text("\u{FFFD}");
+            self.touch(i);
+        }
+    }
+
     fn end_turn(&mut self, event: Option<(&'static str, Value)>) {
+        self.flush_half();
         let Some(turn) = self.turn.take() else { return };
         self.cancel_turn_requests(turn.id);
         self.emit(Effect::StreamingChanged(false));
@@ -1434,6 +1476,7 @@ impl Machine {
             return;
         }
         let text = self.scrub(text);
+        self.flush_half();
         self.close_open_calls(ToolCallStatus::Error, Some(&text));
         if let Some(i) = self.assistant_index() {
             self.messages[i].message.mark_failed(&text);

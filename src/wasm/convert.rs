@@ -1,12 +1,17 @@
-//! Values across the boundary. Out (Rust → JS): JSON text (`crate::json`) read by `JSON.parse`, which
-//! makes plain objects (never `Map`s) and `null` for JSON null. In (JS → Rust): a walker
-//! with `JSON.stringify`'s semantics that reports what cannot be JSON (functions, symbols,
-//! BigInt, cycles) instead of dropping it silently.
+//! Values across the boundary, double for double and key for key. Out (Rust → JS): JSON text
+//! written to read back exactly (`crate::json::to_js_text`: `-0`, `±Infinity` as `±1e999`)
+//! and read by `JSON.parse`, which makes plain objects (never `Map`s) with JavaScript's key
+//! order and `null` for JSON null; a value holding `NaN` (no JSON text reads as one) is
+//! built directly instead. In (JS → Rust): a walker with `JSON.stringify`'s semantics (keys
+//! as `Object.keys` lists them, `undefined` members dropped, `undefined` items `null`) that
+//! keeps numbers exactly (`-0`, `NaN` and `±Infinity` too: the message shows the page's
+//! value, the wire writes them as `JSON.stringify` does) and reports what cannot be JSON
+//! (functions, symbols, BigInt, cycles) instead of dropping it silently.
 
+use crate::json::{Map, Value};
 #[allow(unused_imports)]
 use crate::prelude::*;
 use js_sys::{Array, Object, Reflect};
-use serde_json::{Map, Number, Value};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -33,7 +38,33 @@ const MAX_DEPTH: usize = 128;
 /// for JSON null), through its text: the values crossing here are small (events, tool
 /// arguments, tool-call blocks), never the streamed text.
 pub fn to_js(value: &Value) -> JsValue {
-    json_parse(&crate::json::to_string(value)).unwrap_or(JsValue::UNDEFINED)
+    let (text, nan) = crate::json::to_js_text(value);
+    if nan {
+        return build(value);
+    }
+    json_parse(&text).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// `value` built piece by piece (for values holding `NaN`, which no JSON text gives).
+fn build(value: &Value) -> JsValue {
+    match value {
+        Value::Null => JsValue::NULL,
+        Value::Bool(b) => JsValue::from_bool(*b),
+        Value::Number(n) => JsValue::from_f64(*n),
+        Value::String(s) => JsValue::from_str(s),
+        Value::Array(items) => items.iter().map(build).collect::<Array>().into(),
+        // Own data properties, as JSON.parse makes them (`Reflect.set` would run the
+        // `__proto__` setter).
+        Value::Object(map) => {
+            let entries: Array = map
+                .iter()
+                .map(|(k, v)| Array::of2(&JsValue::from_str(k), &build(v)))
+                .collect();
+            Object::from_entries(&entries)
+                .map(JsValue::from)
+                .unwrap_or(JsValue::NULL)
+        }
+    }
 }
 
 pub fn type_error(message: &str) -> JsValue {
@@ -64,8 +95,13 @@ pub fn error_text(thrown: &JsValue) -> String {
 
 /// Read a JS value as JSON (`undefined` at the top becomes `null`).
 pub fn from_js(value: &JsValue) -> Result<Value, String> {
+    Ok(from_js_opt(value)?.unwrap_or(Value::Null))
+}
+
+/// Read a JS value as JSON; `None` for `undefined` (and what `JSON.stringify` skips).
+pub fn from_js_opt(value: &JsValue) -> Result<Option<Value>, String> {
     let mut stack = Vec::new();
-    Ok(walk(value, &mut stack)?.unwrap_or(Value::Null))
+    walk(value, &mut stack)
 }
 
 fn walk(v: &JsValue, stack: &mut Vec<JsValue>) -> Result<Option<Value>, String> {
@@ -79,7 +115,7 @@ fn walk(v: &JsValue, stack: &mut Vec<JsValue>) -> Result<Option<Value>, String> 
         return Ok(Some(Value::Bool(b)));
     }
     if let Some(n) = v.as_f64() {
-        return Ok(Some(Number::from_f64(n).map_or(Value::Null, Value::Number)));
+        return Ok(Some(Value::Number(n)));
     }
     if let Some(s) = v.as_string() {
         return Ok(Some(Value::String(s)));
@@ -124,16 +160,18 @@ fn walk(v: &JsValue, stack: &mut Vec<JsValue>) -> Result<Option<Value>, String> 
         Value::Array(out)
     } else {
         let obj: &Object = v.unchecked_ref();
-        let mut out = Map::new();
-        for key in Object::keys(obj).iter() {
+        let keys = Object::keys(obj);
+        let mut out = Vec::with_capacity(keys.length() as usize);
+        for key in keys.iter() {
             let Some(k) = key.as_string() else { continue };
             let item = Reflect::get(v, &key)
                 .map_err(|e| format!("reading \"{k}\" threw: {}", error_text(&e)))?;
             if let Some(val) = walk(&item, stack)? {
-                out.insert(k, val);
+                out.push((k, val));
             }
         }
-        Value::Object(out)
+        // In `Object.keys` order, which is already JavaScript's.
+        Value::Object(Map::from_entries(out))
     };
     stack.pop();
     Ok(Some(result))

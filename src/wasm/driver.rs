@@ -12,14 +12,14 @@ use crate::small_map::SmallMap;
 use alloc::rc::{Rc, Weak};
 use core::cell::{Cell, RefCell};
 
+use crate::json::Value;
 use js_sys::{Function, Object, Promise, Uint8Array};
-use serde_json::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::{AbortController, Response};
 
-use super::convert::{error_text, from_js, get, make_error, object, to_js};
+use super::convert::{error_text, from_js, from_js_opt, get, make_error, object, to_js};
 use super::options::JsSide;
 use crate::machine::{Effect, HistoryError, Machine, OpId, ReqId, TurnId};
 use crate::messages::{AgentMessage, ContentBlock};
@@ -855,9 +855,8 @@ fn run_tool(inner: &Rc<Inner>, call_id: String, name: String, arguments: Value) 
             return; // stopped or reset meanwhile: the late result is dropped
         }
         let outcome = match outcome {
-            Ok(v) => {
-                from_js(&v).map_err(|e| format!("The tool's result is not JSON-serialisable: {e}"))
-            }
+            Ok(v) => from_js_opt(&v)
+                .map_err(|e| format!("The tool's result is not JSON-serialisable: {e}")),
             Err(e) => Err(error_text(&e)),
         };
         inner

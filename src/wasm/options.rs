@@ -7,8 +7,8 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
+use crate::json::Value;
 use js_sys::{Array, Function};
-use serde_json::Value;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 

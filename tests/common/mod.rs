@@ -6,10 +6,11 @@
 //! as the whole sequence of effects and do not depend on how the machine numbers things.
 #![allow(dead_code)]
 
+use kapa_agent_wasm::json;
+use kapa_agent_wasm::json::Value;
 use kapa_agent_wasm::machine::{Effect, HistoryError, Machine, OpId, ReqId, TurnId};
 use kapa_agent_wasm::options::{Config, ToolSpec};
 use kapa_agent_wasm::protocol::HttpRequest;
-use serde_json::{json, Value};
 
 pub const SEED: u64 = 7;
 pub const BASE: &str = "https://api.kapa.ai/agent/v1/projects/proj/agent/";
@@ -263,7 +264,7 @@ impl H {
 
     pub fn tool_ok(&mut self, call: &str, value: Value, duration: f64) -> Vec<String> {
         self.m
-            .handle_tool_result(call, Ok(value), duration, self.now);
+            .handle_tool_result(call, Ok(Some(value)), duration, self.now);
         self.drain()
     }
 
@@ -359,7 +360,8 @@ impl H {
     }
 
     pub fn body(&self, n: usize) -> Value {
-        serde_json::from_str(self.fetch(n).body.as_deref().expect("a body")).expect("JSON body")
+        kapa_agent_wasm::json::parse(self.fetch(n).body.as_deref().expect("a body"))
+            .expect("JSON body")
     }
 
     pub fn header(&self, n: usize, name: &str) -> Option<String> {
@@ -372,7 +374,7 @@ impl H {
             self.m
                 .messages()
                 .iter()
-                .map(|s| serde_json::to_value(&s.message).unwrap())
+                .map(|s| Value::from(serde_json::to_value(&s.message).unwrap()))
                 .collect(),
         ))
     }
@@ -429,19 +431,9 @@ pub fn header(r: &HttpRequest, name: &str) -> Option<String> {
         .map(|(_, v)| v.clone())
 }
 
-/// Numbers as JS sees them: an integral float prints as an integer.
+/// Numbers as JS sees them (they are doubles already, as in JS: nothing to do).
 pub fn canon(v: Value) -> Value {
-    match v {
-        Value::Number(n) => match n.as_f64() {
-            Some(f) if !n.is_i64() && !n.is_u64() && f.fract() == 0.0 && f.abs() < 9.0e15 => {
-                json!(f as i64)
-            }
-            _ => Value::Number(n),
-        },
-        Value::Array(a) => Value::Array(a.into_iter().map(canon).collect()),
-        Value::Object(o) => Value::Object(o.into_iter().map(|(k, v)| (k, canon(v))).collect()),
-        other => other,
-    }
+    v
 }
 
 /// SSE framing of these events.
