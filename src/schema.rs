@@ -12,9 +12,13 @@
 //! arguments.items[2]: expected one of "add", "sub", got "mul"
 //! ```
 //!
-//! [`check_schema`] is used when an `Agent` is constructed: it checks that a tool's schema is
-//! usable (an object schema, known type names, well-formed keywords, resolvable `$ref`s) so a
-//! broken schema is a `TypeError` up front instead of a confusing failure mid-conversation.
+//! [`check_schema`] states what a usable tool schema is (an object schema, known type names,
+//! well-formed keywords, resolvable `$ref`s), so a broken schema is a `TypeError` up front
+//! instead of a confusing failure mid-conversation. The package runs the same rules, with the
+//! same texts, in JS (`pkg-template/lib/schema-check.js`), because `new Agent` must throw
+//! before the WebAssembly module has loaded; this twin is not in the `.wasm` and serves the
+//! host tests and fuzzing of the validator ("a checked schema never hits the invalid-schema
+//! path").
 //!
 //! Schemas may be hand-written or produced by Zod's `toJSONSchema` / `zod-to-json-schema`, so
 //! both draft-07 and 2020-12 styles are accepted.
