@@ -28,6 +28,9 @@ use crate::rng::Rng;
 use crate::schema;
 
 mod governance;
+mod state;
+
+pub use state::{StateError, INTERRUPTED, STATE_VERSION};
 
 /// The host's regular-expression test for JSON Schema `pattern` (see [`schema::validate_with`]).
 pub type PatternTest = Box<dyn Fn(&str, &str) -> Option<bool>>;
@@ -161,6 +164,8 @@ struct Turn {
     run_id: String,
     /// The assistant message was delivered to `onMessagesChange` at least once.
     shown_assistant: bool,
+    /// Calls of a restored step that were running at export: posted as `error` (state.rs).
+    interrupted: Vec<String>,
 }
 
 /// The agent loop. See the module docs for the calling contract.
@@ -425,6 +430,7 @@ impl Machine {
                 id: turn,
                 assistant: None,
                 step: Vec::new(),
+                interrupted: Vec::new(),
             });
             m.emit(Effect::StreamingChanged(true));
             m.event(
@@ -1337,6 +1343,10 @@ impl Machine {
                 ToolCallStatus::Error => ToolResultItem::Error {
                     id: id.clone(),
                     error: call.error.clone().unwrap_or_default(),
+                },
+                ToolCallStatus::Stopped if turn.interrupted.contains(id) => ToolResultItem::Error {
+                    id: id.clone(),
+                    error: INTERRUPTED.into(),
                 },
                 ToolCallStatus::Denied | ToolCallStatus::Stopped => {
                     ToolResultItem::Denied { id: id.clone() }
