@@ -72,6 +72,7 @@ export class Agent {
   #persist = null;
   #statuses = '';
   #onEvent;
+  /** The page-lifecycle listeners of persist: [type, listener] pairs. */
   #pagehide = null;
 
   constructor(options) {
@@ -85,10 +86,11 @@ export class Agent {
     if (store) {
       this.#persist = new Persister(store, storageKey(...this.#ids), () => this.exportState(), (e) => this.#emit(e));
       this.#hook(js);
-      const hide = () => this.#persist?.flush();
       if (typeof globalThis.addEventListener === 'function') {
-        globalThis.addEventListener('pagehide', hide);
-        this.#pagehide = hide;
+        const leave = () => this.#persist?.freeze(true);
+        const stay = () => this.#persist?.freeze(false);
+        this.#pagehide = [['beforeunload', leave], ['pagehide', leave], ['pageshow', stay], ['pointerdown', stay], ['keydown', stay]];
+        for (const [type, fn] of this.#pagehide) globalThis.addEventListener(type, fn, true);
       }
       if (state === null) state = this.#loadStored();
     }
@@ -327,7 +329,7 @@ export class Agent {
     this.#freed = true;
     const inner = this.#inner;
     this.#persist?.close();
-    if (this.#pagehide) globalThis.removeEventListener('pagehide', this.#pagehide);
+    for (const [type, fn] of this.#pagehide ?? []) globalThis.removeEventListener(type, fn, true);
     if (inner) {
       this.#exported = inner.exportState();
       this.#messages = inner.getMessages();

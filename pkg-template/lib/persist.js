@@ -81,6 +81,7 @@ export class Persister {
   #timer = null;
   #lastSave = -Infinity;
   #closed = false;
+  #frozen = false;
 
   constructor(store, key, exportState, emit) {
     this.#store = store;
@@ -107,7 +108,7 @@ export class Persister {
 
   /** Something settled: save once the current batch of callbacks is over. */
   settled() {
-    if (this.#quiet || this.#closed || this.#soon) return;
+    if (this.#quiet || this.#closed || this.#frozen || this.#soon) return;
     this.#soon = true;
     queueMicrotask(() => {
       if (!this.#soon) return;
@@ -118,7 +119,7 @@ export class Persister {
 
   /** Text streamed: save now if the last save is STREAM_SAVE_MS old, else when it is. */
   streamed() {
-    if (this.#quiet || this.#closed || this.#timer !== null || this.#soon) return;
+    if (this.#quiet || this.#closed || this.#frozen || this.#timer !== null || this.#soon) return;
     const wait = this.#lastSave + STREAM_SAVE_MS - Date.now();
     if (wait <= 0) {
       this.settled();
@@ -135,6 +136,16 @@ export class Persister {
     if (this.#timer !== null || this.#soon) this.save();
   }
 
+  /**
+   * The page is being left (`frozen` true): save what waits, then nothing more, so that what
+   * the unload does to the turn (its stream cut: "ended unexpectedly") is not stored over the
+   * answer as it was. Thawed when the page turns out to stay (pageshow, user input).
+   */
+  freeze(frozen) {
+    if (frozen) this.flush();
+    this.#frozen = frozen;
+  }
+
   #cancel() {
     this.#soon = false;
     if (this.#timer !== null) clearTimeout(this.#timer);
@@ -143,7 +154,7 @@ export class Persister {
 
   save() {
     this.#cancel();
-    if (this.#quiet || this.#closed) return;
+    if (this.#quiet || this.#closed || this.#frozen) return;
     this.#lastSave = Date.now();
     let text;
     try {

@@ -464,9 +464,10 @@ pub fn render_page(doc: &Doc, all: &[Doc]) -> String {
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-<title>{title}</title><link rel=\"stylesheet\" href=\"/docs.css\"></head>\
+<title>{title}</title><link rel=\"stylesheet\" href=\"/docs.css\">\
+<link rel=\"stylesheet\" href=\"/chat-widget.css\"><script type=\"module\" src=\"/chat-widget.js\"></script></head>\
 <body><header class=\"docs-nav\"><a href=\"/\">&larr; Demo</a> <span>Docs:</span> {nav}</header>\
-<main class=\"doc\">{body}</main></body></html>\n",
+<main class=\"doc\">{body}</main><div id=\"kapa-chat\"></div></body></html>\n",
         title = escape_html(&doc.title),
     )
 }
