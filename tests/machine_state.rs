@@ -330,3 +330,90 @@ fn governance_audits_a_restored_approval() {
     assert_eq!(first["sessionId"], "thr_1");
     assert_eq!(first["runId"], run_id, "the restored turn keeps its run id");
 }
+
+/// A small deterministic generator (xorshift) for the mutation test below.
+struct Gen(u64);
+
+impl Gen {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn value(&mut self) -> Value {
+        match self.below(9) {
+            0 => Value::Null,
+            1 => json!(true),
+            2 => json!(-1.5),
+            3 => json!("approval_requested"),
+            4 => json!("c2"),
+            5 => json!([]),
+            6 => json!({}),
+            7 => json!(["c1", "c2", "c3", "zz"]),
+            _ => json!({"id": "c9", "name": "delete_file", "status": "pending"}),
+        }
+    }
+}
+
+/// Replace or delete one node chosen at random anywhere in `v`.
+fn mutate(v: &mut Value, g: &mut Gen) {
+    let child = match v {
+        Value::Object(o) if !o.is_empty() => {
+            let k = o.keys().nth(g.below(o.len())).unwrap().clone();
+            if g.below(4) == 0 {
+                o.remove(&k);
+                return;
+            }
+            o.get_mut(&k).unwrap()
+        }
+        Value::Array(a) if !a.is_empty() => {
+            let i = g.below(a.len());
+            &mut a[i]
+        }
+        _ => {
+            *v = g.value();
+            return;
+        }
+    };
+    if g.below(3) == 0 {
+        *child = g.value();
+    } else {
+        mutate(child, g);
+    }
+}
+
+#[test]
+fn mutated_states_never_panic_and_restored_agents_keep_working() {
+    let good = approval_wait().m.export_state();
+    let mut g = Gen(0x9e37_79b9_7f4a_7c15);
+    let (mut ok, mut refused) = (0, 0);
+    for _ in 0..3000 {
+        let mut state = good.clone();
+        for _ in 0..=g.below(3) {
+            mutate(&mut state, &mut g);
+        }
+        let mut h = H::with_seed(tools_config(), 3);
+        if h.m.restore_state(&state, g.below(2) == 0, h.now).is_err() {
+            refused += 1;
+            assert!(h.m.messages().is_empty() && !h.m.is_streaming());
+            continue;
+        }
+        ok += 1;
+        h.drain();
+        // Whatever came back, the agent works on: decide, stop, ask again.
+        for id in ["c1", "c2", "c3", "c9"] {
+            h.approve(id);
+            h.tool_ok(id, json!(1), 1.0);
+            h.reject(id);
+        }
+        h.stop();
+        assert!(!h.m.is_streaming());
+        h.start("next");
+        assert!(h.m.is_streaming());
+    }
+    assert!(ok > 100 && refused > 100, "ok {ok}, refused {refused}");
+}
