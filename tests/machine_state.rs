@@ -319,16 +319,36 @@ fn governance_audits_a_restored_approval() {
     let mut r = restored(config, &state);
     r.approve("c1");
     r.tool_ok("c1", json!("ok"), 1.0);
+    // Accept each audit event as it is sent (one in flight at a time) until none is left.
+    let mut answered = 0;
+    while let Some(n) = (1..=r.fetches.len())
+        .find(|&n| r.fetches[n - 1].1.url.ends_with("/v1/events") && n > answered)
+    {
+        answered = n;
+        r.respond(n, 202, None, "{}");
+    }
     let events: Vec<Value> = r
         .fetches
         .iter()
         .filter(|(_, f)| f.url.ends_with("/v1/events"))
         .map(|(_, f)| serde_json::from_str(f.body.as_deref().unwrap()).unwrap())
         .collect();
-    assert!(!events.is_empty(), "audit events were sent");
-    let first = &events[0];
-    assert_eq!(first["sessionId"], "thr_1");
-    assert_eq!(first["runId"], run_id, "the restored turn keeps its run id");
+    let categories: Vec<&str> = events
+        .iter()
+        .map(|e| e["category"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        categories,
+        ["identity", "approval", "tool_api"],
+        "audited like a live approval"
+    );
+    for e in &events {
+        assert_eq!(e["sessionId"], "thr_1");
+        assert_eq!(e["runId"], run_id, "the restored turn keeps its run id");
+    }
+    assert_eq!(events[1]["payload"]["decision"], "approved");
+    assert_eq!(events[2]["payload"]["responseStatus"], 200);
+    assert_eq!(r.m.governance_pending(), 0);
 }
 
 /// A small deterministic generator (xorshift) for the mutation test below.
