@@ -153,7 +153,36 @@ export type AgentEvent =
         ruleId?: string;
       };
     }
-  | { type: 'governance_warning'; data: { message: string } };
+  | { type: 'governance_warning'; data: { message: string } }
+  /** A stored state (persist) was not restored: malformed, another version or project, or the
+   * conversation changed before an async `load` gave it. */
+  | { type: 'state_discarded'; data: { reason: string } }
+  /** The storage of `persist` failed (quota, disabled, a throwing save): once per failure streak. */
+  | { type: 'state_not_saved'; data: { message: string } };
+
+/**
+ * What `exportState()` returns and `initialState` takes (also as its JSON text). Plain JSON data:
+ * never a session token nor `context`.
+ */
+export interface AgentState {
+  version: 1;
+  projectId: string;
+  integrationId: string;
+  threadId: string | null;
+  messages: AgentMessage[];
+  /**
+   * Present while a turn runs: its Kaplaix run id and the client calls of the step whose results
+   * are still to be posted (a restored approval wait goes on with them). Version 1 of the format.
+   */
+  turn?: { runId: string; step: string[] };
+}
+
+/** Where `persist` stores the state (key `kapa-agent:<projectId>:<integrationId>`): sync or async. */
+export interface AgentStateStorage {
+  load(key: string): string | null | undefined | Promise<string | null | undefined>;
+  save(key: string, value: string): void | Promise<void>;
+  remove(key: string): void | Promise<void>;
+}
 
 /** Kaplaix attribution of a tool, matched by policy rules. */
 export interface GovernanceToolAttributes {
@@ -213,6 +242,17 @@ export type AgentOptions<TContext = unknown> = {
   sessionTokenTimeoutMs?: number;
   /** Put client tool calls under a Kaplaix policy with an audit trail. */
   governance?: GovernanceOptions;
+  /**
+   * Start from an exported state (or its JSON text): messages, thread id and approvals still
+   * waiting. A bad state throws a TypeError naming `initialState`. Read at construction only.
+   */
+  initialState?: AgentState | string;
+  /**
+   * Keep the conversation across page loads: restored at construction, saved after every
+   * change that settles something (at most every 500 ms while text streams), removed by
+   * resetConversation() and clearSession(). Read at construction only.
+   */
+  persist?: 'session' | 'local' | AgentStateStorage;
 };
 
 /** A stored conversation, as listed by listThreads(). */
@@ -261,6 +301,8 @@ export declare class Agent<TContext = unknown> {
   deleteThread(threadId: string): Promise<void>;
   /** Resolves true once every governance audit event was delivered, false at the timeout (default 10000 ms). */
   flushGovernance(options?: { timeoutMs?: number }): Promise<boolean>;
+  /** The conversation as JSON data, to give back as `initialState` (on this page or the next). */
+  exportState(): AgentState;
   /** Release the agent now: aborts its request, tools and timers. */
   free(): void;
 }

@@ -3,6 +3,7 @@ import { Agent, createToolHelper } from '/pkg/index.js';
 import { MarkdownView, safeHref } from './markdown.js';
 import { makeTools, setTheme, getTheme } from './tools.js';
 import { initGovernance, GOVERNANCE_TOOLS } from './governance.js';
+import { trackInterruptions, forgetInterruptions, markInterrupted } from './interrupted.js';
 
 const $ = (id) => document.getElementById(id);
 const els = {
@@ -83,6 +84,7 @@ const agent = new Agent({
   integrationId: config.integrationId || 'demo-integration',
   baseUrl,
   enableHistory: true,
+  persist: 'session', // the conversation follows the reader into the docs pages (chat-widget.js)
   tools: makeTools(createToolHelper),
   context: { visitor: 'demo page' },
   builtinToolMeta: { search_knowledge_base: { displayName: 'Search the docs' } },
@@ -110,6 +112,7 @@ const agent = new Agent({
   },
   onEvent: (event) => {
     logEvent(event.type, event.data);
+    if (event.type === 'conversation_reset') forgetInterruptions();
     governanceView?.onAgentEvent(event);
     if (['response_completed', 'response_error', 'generation_stopped', 'thread_deleted'].includes(event.type)) {
       loadThreads();
@@ -117,6 +120,7 @@ const agent = new Agent({
   },
 });
 window.__agent = agent; // for the console and the end-to-end tests
+trackInterruptions(agent);
 governanceView = initGovernance({
   endpoint: '/api/kaplaix', agentId: 'kapa-demo', mode: govMode, reviewer: reviewerMode,
   getSessionId: () => agent.getThreadId(),
@@ -139,6 +143,7 @@ function render(messages) {
       node = m.role === 'user' ? renderUser(m) : renderAssistant(m, i);
       rendered.set(m, node);
     }
+    markInterrupted(node, i);
     return node;
   });
   for (const key of views.keys()) {
@@ -282,8 +287,11 @@ function renderToolCall(call) {
       const node = document.createElement(href ? 'a' : 'span');
       if (href) {
         node.href = href;
-        node.target = '_blank';
-        node.rel = 'noopener noreferrer';
+        // The docs (same origin) open in this tab: the conversation follows (persist).
+        if (new URL(href, location.href).origin !== location.origin) {
+          node.target = '_blank';
+          node.rel = 'noopener noreferrer';
+        }
       }
       node.textContent = s.title || s.sourceUrl;
       li.append(node);
@@ -480,6 +488,10 @@ els.toggleSidebar.addEventListener('click', () => {
   els.toggleSidebar.setAttribute('aria-expanded', String(open));
 });
 
+// A conversation restored by persist (the constructor calls no callback): show it.
+render(agent.getMessages());
+setStreaming(agent.getIsStreaming());
+els.threadId.textContent = agent.getThreadId() ?? 'none';
 document.body.classList.add('ready');
 loadThreads();
 els.input.focus();

@@ -8,6 +8,8 @@
 import { loaded } from './load.js';
 import { parseOptions } from './options.js';
 import { makeError } from './errors.js';
+import { checkState, emptyState } from './state.js';
+import { openStore, storageKey, Persister } from './persist.js';
 
 /** wasm-bindgen's glue, once the module is ready. */
 let glue = null;
@@ -37,6 +39,24 @@ export const heapBytes = () => (glue ? glue.__heapBytes() : null);
 /** The size of the wasm memory (null before the module is ready); for the benchmark. */
 export const memoryBytes = () => (glue ? glue.initSync().memory.buffer.byteLength : null);
 
+/** `o[key]`, or undefined when the getter throws. */
+function read(o, key) {
+  try {
+    return o[key];
+  } catch {
+    return undefined;
+  }
+}
+
+/** The tool-call statuses of the last message: a change of them settles something. */
+function statusesOf(messages) {
+  const last = messages[messages.length - 1];
+  const blocks = (last && last.blocks) || [];
+  let out = `${messages.length}`;
+  for (const b of blocks) for (const c of b.toolCalls || []) out += `|${c.id}:${c.status}`;
+  return out;
+}
+
 export class Agent {
   /** The Rust agent (wasm-bindgen's class), once the module is ready and until free(). */
   #inner = null;
@@ -48,23 +68,160 @@ export class Agent {
   /** What the getters answer when there is no Rust agent (before the module, after free()). */
   #messages = [];
   #threadId = null;
+  /** A state to restore once the Rust agent exists (module not ready yet), as JSON data. */
+  #pending = null;
+  /** What exportState() answers without a Rust agent after free(). */
+  #exported = null;
+  #ids;
+  /** The `persist` option's saver, or null. */
+  #persist = null;
+  #statuses = '';
+  #onEvent;
+  /** The page-lifecycle listeners of persist: [type, listener] pairs. */
+  #pagehide = null;
 
   constructor(options) {
     const { config, js } = parseOptions(options);
+    this.#ids = [config.projectId, config.integrationId];
+    const initial = read(options, 'initialState');
+    let state = initial === undefined ? null : checkState(initial, ...this.#ids);
+    const store = openStore(read(options, 'persist'));
     this.#options = { ...options };
+    this.#onEvent = js.onEvent;
+    if (store) {
+      this.#persist = new Persister(store, storageKey(...this.#ids), () => this.exportState(), (e) => this.#emit(e));
+      this.#hook(js);
+      if (typeof globalThis.addEventListener === 'function') {
+        const leave = () => this.#persist?.freeze(true);
+        const stay = () => this.#persist?.freeze(false);
+        this.#pagehide = [['beforeunload', leave], ['pagehide', leave], ['pageshow', stay], ['pointerdown', stay], ['keydown', stay]];
+        for (const [type, fn] of this.#pagehide) globalThis.addEventListener(type, fn, true);
+      }
+      if (state === null) state = this.#loadStored();
+    }
     if (glue) {
       this.#inner = new glue.Agent(config, js);
       this.#queue = null;
+      if (state) this.#restore(this.#inner, state, false);
       return;
     }
+    this.#pending = state;
     glueReady.then(
       () => {
         if (this.#freed) return;
         this.#inner = new glue.Agent(config, js);
+        const pending = this.#pending;
+        this.#pending = null;
+        // Arriving after construction, the state is delivered through the callbacks.
+        if (pending) this.#restore(this.#inner, pending, true);
         this.#flush(this.#inner, null);
       },
       (error) => this.#flush(null, error),
     );
+  }
+
+  /** `onEvent`, after construction; never throws out. */
+  #emit(event) {
+    const fire = () => {
+      try {
+        this.#onEvent?.(event);
+      } catch (e) {
+        console.error('kapa-agent-wasm: a callback threw:', e);
+      }
+    };
+    queueMicrotask(fire);
+  }
+
+  /** Save after the callbacks that settle something (persist). */
+  #hook(js) {
+    const p = () => this.#persist;
+    const { onMessagesChange, onStreamingChange, onThreadIdChange } = js;
+    js.onMessagesChange = (messages) => {
+      try {
+        onMessagesChange(messages);
+      } finally {
+        const statuses = statusesOf(messages);
+        const streaming = this.#inner?.getIsStreaming();
+        if (!streaming || statuses !== this.#statuses) p()?.settled();
+        else p()?.streamed();
+        this.#statuses = statuses;
+      }
+    };
+    js.onStreamingChange = (on) => {
+      try {
+        onStreamingChange(on);
+      } finally {
+        p()?.settled();
+      }
+    };
+    js.onThreadIdChange = (id) => {
+      try {
+        onThreadIdChange?.(id);
+      } finally {
+        p()?.settled();
+      }
+    };
+  }
+
+  /** The stored state (persist): now when `load` is sync, else once it resolves. */
+  #loadStored() {
+    let now = null;
+    let sync = true;
+    this.#persist.load((error, text) => {
+      if (error) return this.#persist?.failed(error);
+      if (text === null || text === undefined) return;
+      let state;
+      try {
+        state = checkState(text, ...this.#ids);
+      } catch (e) {
+        this.#persist?.remove();
+        this.#emit({ type: 'state_discarded', data: { reason: e.message } });
+        return;
+      }
+      if (sync) now = state;
+      else this.#arrived(state);
+    });
+    sync = false;
+    return now;
+  }
+
+  /** A stored state that an async `load` gave. */
+  #arrived(state) {
+    if (this.#freed) return;
+    if (this.#touched) {
+      this.#restore(null, state, true, true);
+      return;
+    }
+    if (this.#inner === null && this.#queue) {
+      this.#pending = state; // the module is not ready yet: restored with it
+      return;
+    }
+    this.#run((inner) => this.#restore(inner, state, true, true));
+  }
+
+  #touched = false;
+
+  /** Restores `state` into the Rust agent; a refusal discards it (never a throw here). */
+  #restore(inner, state, announce, late = false) {
+    const why = late && this.#touched ? 'conversation_changed' : inner.restoreState(state, announce);
+    if (why === undefined) return;
+    if (why !== 'conversation_changed') this.#persist?.remove();
+    this.#emit({
+      type: 'state_discarded',
+      data: {
+        reason: why === 'conversation_changed'
+          ? 'the conversation changed before the stored state was loaded'
+          : `the state was refused: ${why}`,
+      },
+    });
+  }
+
+  /** `exportState()` (STATE.md): the conversation as JSON data, to give back as
+   * `initialState`. Before the module is ready: the state it will restore (or an empty one). */
+  exportState() {
+    if (this.#inner) return this.#inner.exportState();
+    if (this.#exported) return this.#exported;
+    return this.#pending ? JSON.parse(JSON.stringify(this.#pending)) : emptyState(...this.#ids);
   }
 
   #flush(inner, error) {
@@ -97,6 +254,7 @@ export class Agent {
 
   sendMessage(text) {
     if (typeof text !== 'string') throw new TypeError('sendMessage(text): text must be a string');
+    if (text.trim() !== '') this.#touched = true;
     if (this.#inner) return this.#inner.sendMessage(text);
     return this.#later((inner) => inner.sendMessage(text));
   }
@@ -106,7 +264,13 @@ export class Agent {
   }
 
   resetConversation() {
-    this.#run((inner) => inner.resetConversation());
+    this.#touched = true;
+    this.#pending = null;
+    this.#run((inner) => {
+      if (!this.#persist) return inner.resetConversation();
+      this.#persist.quietly(() => inner.resetConversation());
+      this.#persist.remove();
+    });
   }
 
   approveToolCall(id) {
@@ -123,7 +287,9 @@ export class Agent {
     }
     const merged = { ...this.#options, ...partial };
     const { config, js } = parseOptions(merged);
+    if (this.#persist) this.#hook(js);
     this.#options = merged;
+    this.#onEvent = js.onEvent;
     this.#run((inner) => inner.setOptions(config, js));
   }
 
@@ -140,6 +306,7 @@ export class Agent {
   }
 
   clearSession() {
+    this.#persist?.remove();
     this.#run((inner) => inner.clearSession());
   }
 
@@ -148,6 +315,7 @@ export class Agent {
   }
 
   resumeThread(threadId) {
+    this.#touched = true;
     return this.#later((inner) => inner.resumeThread(threadId));
   }
 
@@ -165,7 +333,10 @@ export class Agent {
     if (this.#freed) return;
     this.#freed = true;
     const inner = this.#inner;
+    this.#persist?.close();
+    for (const [type, fn] of this.#pagehide ?? []) globalThis.removeEventListener(type, fn, true);
     if (inner) {
+      this.#exported = inner.exportState();
       this.#messages = inner.getMessages();
       this.#threadId = inner.getThreadId();
       this.#inner = null;

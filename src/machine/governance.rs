@@ -749,6 +749,25 @@ impl Machine {
         self.check_step_complete(now_ms);
     }
 
+    /// A restored call held for a reviewer (state.rs): poll again, with a full timeout.
+    pub(super) fn gov_resume_wait(&mut self, call_id: String, action: String, now_ms: f64) {
+        let timeout = self
+            .gov_config()
+            .map_or(120_000.0, |g| g.approval_timeout_ms);
+        let interval = self.gov_config().map_or(3_000.0, |g| g.poll_interval_ms);
+        if let Some(g) = self.gov.as_mut() {
+            let wait = Wait {
+                pending_action_id: action,
+                deadline: now_ms + timeout,
+                next_poll: now_ms + interval,
+                polling: None,
+                cursor: None,
+                warned: false,
+            };
+            g.waits.insert(call_id, wait);
+        }
+    }
+
     /// The user rejected a call that a reviewer holds: the wait ends.
     pub(super) fn gov_cancel_wait(&mut self, call_id: &str) {
         self.gov_end_wait(call_id);

@@ -28,6 +28,9 @@ use crate::rng::Rng;
 use crate::schema;
 
 mod governance;
+mod state;
+
+pub use state::{StateError, INTERRUPTED, STATE_VERSION};
 
 /// The host's regular-expression test for JSON Schema `pattern` (see [`schema::validate_with`]).
 pub type PatternTest = Box<dyn Fn(&str, &str) -> Option<bool>>;
@@ -164,6 +167,8 @@ struct Turn {
     /// The high half of a surrogate pair that ended the last text delta (`0`: none), held
     /// back to join the low half the next delta starts with (see `crate::json`).
     pending_high: u16,
+    /// Calls of a restored step that were running at export: posted as `error` (state.rs).
+    interrupted: Vec<String>,
 }
 
 /// The agent loop. See the module docs for the calling contract.
@@ -429,6 +434,7 @@ impl Machine {
                 assistant: None,
                 step: Vec::new(),
                 pending_high: 0,
+                interrupted: Vec::new(),
             });
             m.emit(Effect::StreamingChanged(true));
             m.event(
@@ -1365,6 +1371,10 @@ impl Machine {
                 ToolCallStatus::Error => ToolResultItem::Error {
                     id: id.clone(),
                     error: call.error.clone().unwrap_or_default(),
+                },
+                ToolCallStatus::Stopped if turn.interrupted.contains(id) => ToolResultItem::Error {
+                    id: id.clone(),
+                    error: INTERRUPTED.into(),
                 },
                 ToolCallStatus::Denied | ToolCallStatus::Stopped => {
                     ToolResultItem::Denied { id: id.clone() }

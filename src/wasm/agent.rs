@@ -176,6 +176,35 @@ impl Agent {
         Ok(flush_governance(&self.inner, timeout_ms))
     }
 
+    /// `exportState()` (STATE.md): the conversation as JSON data; no token, no `context`.
+    #[wasm_bindgen(js_name = exportState)]
+    pub fn export_state(&self) -> JsValue {
+        super::convert::to_js(&self.inner.machine.borrow().export_state())
+    }
+
+    /// Restore a state the package entry checked: quietly (`announce` false, right after
+    /// construction) or delivering it through the callbacks. Answers `undefined`, or why the
+    /// state was refused (`"conversation_changed"` when the conversation changed first).
+    #[wasm_bindgen(js_name = restoreState)]
+    pub fn restore_state(&self, state: JsValue, announce: bool) -> JsValue {
+        let Ok(value) = super::convert::from_js(&state) else {
+            return JsValue::from_str("not JSON data");
+        };
+        let done = self
+            .inner
+            .machine
+            .borrow_mut()
+            .restore_state(&value, announce, now());
+        drive(&self.inner); // delivers an announced state; arms the timer of a resumed wait
+        match done {
+            Ok(()) => JsValue::UNDEFINED,
+            Err(crate::machine::StateError::Invalid(why)) => JsValue::from_str(why),
+            Err(crate::machine::StateError::ConversationChanged) => {
+                JsValue::from_str("conversation_changed")
+            }
+        }
+    }
+
     /// Forget the cached session token; the next request fetches a new one.
     #[wasm_bindgen(js_name = clearSession)]
     pub fn clear_session(&self) {

@@ -210,6 +210,9 @@ test('a thread is resumed from history after a reload', async () => {
   await page.reload();
   await page.waitForSelector('body.ready');
   await page.waitForSelector(`.thread[data-thread-id="${threadId}"]`);
+  // persist: 'session' brought the conversation back; start afresh to resume it from history.
+  await page.waitForSelector('.msg-user');
+  await page.click('#new-chat');
   assert.equal(await page.locator('.msg').count(), 0);
   await page.click(`.thread[data-thread-id="${threadId}"] .thread-open`);
   await page.waitForSelector('.msg-assistant');

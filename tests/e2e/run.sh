@@ -25,4 +25,4 @@ fi
 (cd "$root" && cargo build -p kapa-dev-server)
 export KAPA_DEV_SERVER="${KAPA_DEV_SERVER:-$root/target/debug/kapa-dev-server}"
 cd "$here"
-exec node --test --test-concurrency=1 demo.test.mjs governance.test.mjs
+exec node --test --test-concurrency=1 demo.test.mjs governance.test.mjs persist.test.mjs

@@ -101,3 +101,26 @@ test('README: the bundler example (TypeScript, Zod tool) runs in Node once its t
     await server.close();
   }
 });
+
+test('README: the persist example runs unchanged (sessionStorage shimmed in Node)', async () => {
+  const server = await startMockServer();
+  try {
+    server.queue('appSession', reply(200, { session_token: 'sess-p', expires_at: new Date(Date.now() + 3600e3).toISOString() }));
+    server.queue('chat', stream([ev.start('thr_p'), ev.text('Start with npm.'), ev.done('thr_p')]));
+    const src = codeAfter('Conversations across page loads', 'js');
+    const storage = `
+const __data = new Map();
+globalThis.sessionStorage = { getItem: (k) => __data.get(k) ?? null, setItem: (k, v) => __data.set(k, String(v)), removeItem: (k) => __data.delete(k) };
+`;
+    const lines = src.split('\n');
+    const lastImport = lines.reduce((n, l, i) => (/^import\s/.test(l) ? i : n), -1);
+    const code = [...lines.slice(0, lastImport + 1), shim(server.baseUrl), storage, ...lines.slice(lastImport + 1)].join('\n');
+    const r = await runChild(code, {});
+    assert.equal(r.code, 0, `exit ${r.code}: ${r.err.split('\n').slice(0, 4).join(' | ')}`);
+    assert.match(r.out, /thr_p Start with npm\./, 'page 2 has the conversation');
+    assert.match(r.out, /\n2\n?$/, 'the copy restored from exportState has both messages');
+    assert.doesNotMatch(r.err, /\S/, 'no storage warning');
+  } finally {
+    await server.close();
+  }
+});

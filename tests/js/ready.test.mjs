@@ -160,3 +160,29 @@ test('after `await ready`, SPEC §3 holds from the first call: sendMessage acts 
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(r.results[0], { sync: 1, streaming: true });
 });
+
+test('before the module is ready: a bad initialState throws at once; a good one arrives through the callbacks', async () => {
+  const r = await runChild(`
+    const state = { version: 1, projectId: 'p', integrationId: 'i', threadId: 't_saved',
+      messages: [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'Hello', blocks: [{ type: 'text', content: 'Hello' }] }] };
+    let typeError;
+    try { make({ initialState: { ...state, version: 2 } }); } catch (e) { typeError = [e.constructor.name, /initialState/.test(e.message), readyState]; }
+    const threadIds = [];
+    const agent = make({ initialState: JSON.stringify(state), onThreadIdChange: (t) => threadIds.push(t) });
+    const before = { messages: agent.getMessages(), thread: agent.getThreadId(), exported: agent.exportState(), readyState };
+    await ready;
+    await new Promise((r) => setTimeout(r, 10));
+    out({ typeError, before, delivered: log.messages.at(-1), threadIds, streaming: log.streaming, thread: agent.getThreadId() });
+  `);
+  assert.equal(r.code, 0, r.stderr);
+  const [o] = r.results;
+  assert.deepEqual(o.typeError, ['TypeError', true, 'pending']);
+  assert.equal(o.before.readyState, 'pending');
+  assert.deepEqual(o.before.messages, [], 'the getters answer an empty conversation until the module is ready');
+  assert.equal(o.before.thread, null);
+  assert.equal(o.before.exported.threadId, 't_saved', 'exportState answers the state still to restore');
+  assert.equal(o.delivered.length, 2, 'delivered through onMessagesChange once ready');
+  assert.deepEqual(o.threadIds, ['t_saved']);
+  assert.deepEqual(o.streaming, []);
+  assert.equal(o.thread, 't_saved');
+});

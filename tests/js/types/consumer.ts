@@ -252,6 +252,12 @@ const onEvent: OnAgentEvent = (event: AgentEvent) => {
       void m;
       break;
     }
+    case 'state_discarded':
+      void event.data.reason;
+      break;
+    case 'state_not_saved':
+      void event.data.message;
+      break;
     default: {
       const never: never = event;
       void never;
@@ -346,3 +352,24 @@ void waited.then(() => agent.sendMessage('after ready'));
 registerZodToJsonSchema(z.toJSONSchema);
 // @ts-expect-error ready is a promise, not a function
 ready();
+
+// ---- STATE.md: exportState, initialState, persist
+const exported: import('kapa-agent-wasm').AgentState = agent.exportState();
+const stateVersion: 1 = exported.version;
+void stateVersion;
+const persistBase = { projectId: 'p', integrationId: 'i', getSessionToken: () => ({ token: 't', expiresAt: 0 }), onMessagesChange: renderMessages, onStreamingChange: toggleLoadingIndicator };
+new Agent({ ...persistBase, initialState: exported, persist: 'session' });
+new Agent({ ...persistBase, initialState: JSON.stringify(exported), persist: 'local' });
+const asyncStore: import('kapa-agent-wasm').AgentStateStorage = {
+  load: async (key: string) => key,
+  save: async () => {},
+  remove: () => {},
+};
+new Agent({ ...persistBase, persist: asyncStore });
+// @ts-expect-error persist is 'session', 'local' or a storage object
+new Agent({ ...persistBase, persist: 'cookie' });
+const stateEvent: OnAgentEvent = (e) => {
+  if (e.type === 'state_discarded') void e.data.reason.length;
+  if (e.type === 'state_not_saved') void e.data.message.length;
+};
+void stateEvent;

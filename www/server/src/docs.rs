@@ -453,6 +453,9 @@ pub fn render_page(doc: &Doc, all: &[Doc]) -> String {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (doc.title) }
                 link rel="stylesheet" href="/docs.css";
+                // The chat follows the reader into the docs (persist: 'session').
+                link rel="stylesheet" href="/chat-widget.css";
+                script type="module" src="/chat-widget.js" {}
             }
             body {
                 header.docs-nav {
@@ -465,6 +468,7 @@ pub fn render_page(doc: &Doc, all: &[Doc]) -> String {
                 }
                 // pulldown-cmark's HTML: raw HTML in the Markdown was turned into text above.
                 main.doc { (maud::PreEscaped(body)) }
+                div #kapa-chat {}
             }
         }
     }
