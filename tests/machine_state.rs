@@ -152,7 +152,7 @@ fn approval_wait_survives_and_approve_posts_the_step() {
         t,
         tr![
             "Messages",
-            r#"Event tool_executed {"durationMs":3,"status":"completed","toolName":"delete_file"}"#,
+            r#"Event tool_executed {"toolName":"delete_file","status":"completed","durationMs":3}"#,
             "GetToken"
         ]
     );
