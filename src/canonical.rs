@@ -1,19 +1,23 @@
 //! Canonical JSON (RFC 8785, JCS) and SHA-256, for Kaplaix's `argumentsHash`: the lowercase
 //! hex SHA-256 of the tool arguments written with object keys sorted by UTF-16 code units at
 //! every level, no white space, and numbers and strings exactly as `JSON.stringify` writes
-//! them. Both are small enough to write here rather than pull in crates.
+//! them. Both are small enough to write here rather than pull in crates. Only [`js_number`] is
+//! built without the `governance` feature (schema errors and the skin use it).
 
 #[allow(unused_imports)]
 use crate::prelude::*;
+#[cfg(feature = "governance")]
 use serde_json::Value;
 
 /// `value` as RFC 8785 canonical JSON.
+#[cfg(feature = "governance")]
 pub fn canonical_json(value: &Value) -> String {
     let mut out = String::new();
     write_value(value, &mut out);
     out
 }
 
+#[cfg(feature = "governance")]
 fn write_value(value: &Value, out: &mut String) {
     match value {
         Value::Null => out.push_str("null"),
@@ -119,6 +123,7 @@ pub fn js_number(x: f64) -> String {
     s
 }
 
+#[cfg(feature = "governance")]
 const K: [u32; 64] = [
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
     0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
@@ -131,6 +136,7 @@ const K: [u32; 64] = [
 ];
 
 /// SHA-256 of `data` as lowercase hex (FIPS 180-4).
+#[cfg(feature = "governance")]
 pub fn sha256_hex(data: &[u8]) -> String {
     let mut h: [u32; 8] = [
         0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab,
@@ -185,6 +191,7 @@ pub fn sha256_hex(data: &[u8]) -> String {
 }
 
 /// Kaplaix's `argumentsHash`: SHA-256 of the canonical JSON of the arguments.
+#[cfg(feature = "governance")]
 pub fn arguments_hash(arguments: &Value) -> String {
     sha256_hex(canonical_json(arguments).as_bytes())
 }
@@ -192,9 +199,11 @@ pub fn arguments_hash(arguments: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(feature = "governance")]
     use serde_json::json;
 
     #[test]
+    #[cfg(feature = "governance")]
     fn sha256_known_vectors() {
         assert_eq!(
             sha256_hex(b""),
@@ -237,6 +246,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "governance")]
     fn canonical_sorts_keys_by_utf16_at_every_level() {
         let v = json!({"b": [3, {"z": 1, "a": null}], "a": "é", "\u{e000}": 1, "\u{1f600}": 2, "10": true, "1": false});
         // U+1F600 is a surrogate pair (D83D DE00), which sorts before U+E000 in UTF-16.
@@ -255,6 +265,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "governance")]
     fn arguments_hash_vectors() {
         // Computed with Node: crypto.createHash('sha256').update('{}').digest('hex') etc.
         assert_eq!(
