@@ -89,3 +89,27 @@ test('package.json exports both entries with their types', () => {
     assert.ok(fs.existsSync(path.join(pkg, f)), `${f} is shipped`);
   }
 });
+
+test('a bundler given the governance entry emits its .wasm and not the main one', async () => {
+  const { build } = await import('vite');
+  // A throwaway app beside node_modules, importing only the governance entry.
+  const app = fs.mkdtempSync(path.join(here, '.gov-app-'));
+  const outDir = path.join(app, 'dist');
+  try {
+    fs.writeFileSync(path.join(app, 'index.html'), '<!doctype html><script type="module" src="./main.js"></script>\n');
+    fs.writeFileSync(
+      path.join(app, 'main.js'),
+      "import { Agent } from 'kapa-agent-wasm/governance';\nwindow.agent = new Agent({ projectId: 'p', integrationId: 'int_gov', getSessionToken: () => ({ token: 't', expiresAt: 0 }), onMessagesChange() {}, onStreamingChange() {}, governance: { endpoint: '/api/kaplaix', agentId: 'a' } });\n",
+    );
+    await build({ root: app, logLevel: 'error', configFile: false, build: { outDir, emptyOutDir: true } });
+    const files = fs.readdirSync(outDir, { recursive: true }).map(String);
+    const wasm = files.filter((f) => f.endsWith('.wasm')).map((f) => path.basename(f));
+    assert.equal(wasm.length, 1, `one .wasm emitted: ${wasm.join(', ')}`);
+    assert.match(wasm[0], /^kapa_agent_wasm_governance_bg\b/);
+    const js = files.filter((f) => f.endsWith('.js')).map((f) => fs.readFileSync(path.join(outDir, f), 'utf8')).join('\n');
+    assert.ok(js.includes(wasm[0]), 'the bundle references the emitted .wasm');
+    assert.ok(js.includes('int_gov'), 'the app code is in the bundle');
+  } finally {
+    fs.rmSync(app, { recursive: true, force: true });
+  }
+});
