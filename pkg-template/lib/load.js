@@ -3,9 +3,9 @@
 // usable. The .wasm fetch starts as soon as the entry runs.
 //
 // `kapa-agent-wasm-glue` is wasm-bindgen's glue: scripts/build-pkg.sh bundles it (and its
-// snippets) into the package's one index.js, so a page loads one JS file and the .wasm, and
+// snippets) into each entry's one JS file, so a page loads one JS file and the .wasm, and
 // bundlers see no dynamic import (a Web Worker bundled as an IIFE cannot split code). Relative
-// URLs here are relative to the package's root, where index.js and the .wasm lie.
+// URLs here are relative to the package's root, where the entries and the .wasm files lie.
 //
 // The package has two entries, each its own bundle of these sources with its own .wasm:
 // index.js (kapa_agent_wasm_bg.wasm, no governance) and governance.js
