@@ -1,5 +1,5 @@
 // Writes pkg/package.json: the npm fields wasm-pack does not know (exports with types first,
-// files, sideEffects, engines, the optional peer zod). The version comes from Cargo.toml.
+// two entries, files, sideEffects, engines, the optional peer zod). The version comes from Cargo.toml.
 import { readFileSync, writeFileSync, readdirSync } from 'node:fs';
 
 const root = new URL('../', import.meta.url);
@@ -18,10 +18,12 @@ const pkg = {
   types: './index.d.ts',
   exports: {
     '.': { types: './index.d.ts', default: './index.js' },
+    // The same API plus the `governance` option, with its own .wasm (scripts/build-pkg.sh).
+    './governance': { types: './governance.d.ts', default: './governance.js' },
     './package.json': './package.json',
   },
   files,
-  sideEffects: ['./index.js'],
+  sideEffects: ['./index.js', './governance.js'],
   engines: { node: '>=20.16' },
   peerDependencies: { zod: '^3.24 || ^4' },
   peerDependenciesMeta: { zod: { optional: true } },

@@ -240,7 +240,10 @@ export type AgentOptions<TContext = unknown> = {
   idleTimeoutMs?: number;
   /** Fail when getSessionToken() does not settle within this (default 30000). */
   sessionTokenTimeoutMs?: number;
-  /** Put client tool calls under a Kaplaix policy with an audit trail. */
+  /**
+   * Put client tool calls under a Kaplaix policy with an audit trail. Only with the
+   * `kapa-agent-wasm/governance` entry: the main entry's Agent throws a TypeError.
+   */
   governance?: GovernanceOptions;
   /**
    * Start from an exported state (or its JSON text): messages, thread id and approvals still
@@ -299,7 +302,10 @@ export declare class Agent<TContext = unknown> {
   resumeThread(threadId: string): Promise<void>;
   /** Delete a stored thread; resets the conversation if it is the current one (needs enableHistory). */
   deleteThread(threadId: string): Promise<void>;
-  /** Resolves true once every governance audit event was delivered, false at the timeout (default 10000 ms). */
+  /**
+   * Resolves true once every governance audit event was delivered, false at the timeout
+   * (default 10000 ms). With the main entry (no governance): true at once.
+   */
   flushGovernance(options?: { timeoutMs?: number }): Promise<boolean>;
   /** The conversation as JSON data, to give back as `initialState` (on this page or the next). */
   exportState(): AgentState;

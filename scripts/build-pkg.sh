@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds the npm package into pkg/: wasm-pack (web target, release, wasm-opt -Oz), then the
-# overlay from pkg-template/ (entry module, types, README, package.json fields). Prints the
-# raw / gzip / brotli sizes of the .wasm and the JS glue and fails past the size budget.
+# Builds the npm package into pkg/: wasm-pack (web target, release, wasm-opt -Oz) twice, without
+# and with governance, then the overlay from pkg-template/ (the two entry modules, types,
+# README, package.json fields). Prints the raw / gzip / brotli sizes of what a page downloads
+# through each entry and fails past the size budgets.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -26,32 +27,50 @@ if [ "$KAPA_TOOLCHAIN" = nightly ]; then
   RUSTFLAGS="$RUSTFLAGS -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none"
   cargo_args=(-Z build-std=core,alloc -Z build-std-features=optimize_for_size)
 fi
-[ -n "${FEATURES:-}" ] && cargo_args+=(--features "$FEATURES")
-[ ${#cargo_args[@]} -gt 0 ] && cargo_args=(-- "${cargo_args[@]}")
-wasm-pack --log-level warn build --release --target web --out-dir pkg --out-name kapa_agent_wasm --no-pack . \
-  "${cargo_args[@]}"
-
 # A current wasm-opt from npm (Debian's binaryen 108 breaks wasm-bindgen's externref table),
 # and esbuild for the JS below.
 if [ ! -x scripts/node_modules/.bin/wasm-opt ] || [ ! -x scripts/node_modules/.bin/esbuild ]; then
   (cd scripts && npm install --no-audit --no-fund --silent)
 fi
-scripts/node_modules/.bin/wasm-opt pkg/kapa_agent_wasm_bg.wasm -Oz --enable-bulk-memory \
-  --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
-  --enable-reference-types --enable-multivalue --strip-debug --strip-producers \
-  -o pkg/kapa_agent_wasm_bg.wasm
 
-cp pkg-template/index.d.ts pkg-template/README.md pkg/
-# The package's one JS file: the entry (pkg-template/index.js and lib/) with wasm-bindgen's glue
-# and its snippets, bundled, so that a page needs one JS request besides the .wasm and the
+# Two .wasm files, one per package entry: `kapa-agent-wasm` (index.js) without the `governance`
+# cargo feature, so that pages which do not use governance do not download it, and
+# `kapa-agent-wasm/governance` (governance.js) with it. Only the crate itself is compiled
+# twice; its dependencies (and nightly's core and alloc) are shared.
+build_wasm() { # <out-name> <cargo features, comma-separated, may be empty>
+  local features="$2${FEATURES:+,$FEATURES}"
+  local args=("${cargo_args[@]}" --no-default-features)
+  [ -n "${features#,}" ] && args+=(--features "${features#,}")
+  wasm-pack --log-level warn build --release --target web --out-dir pkg --out-name "$1" --no-pack . \
+    -- "${args[@]}"
+  scripts/node_modules/.bin/wasm-opt "pkg/$1_bg.wasm" -Oz --enable-bulk-memory \
+    --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
+    --enable-reference-types --enable-multivalue --strip-debug --strip-producers \
+    -o "pkg/$1_bg.wasm"
+}
+build_wasm kapa_agent_wasm ""
+build_wasm kapa_agent_wasm_governance governance
+
+cp pkg-template/index.d.ts pkg-template/governance.d.ts pkg-template/README.md pkg/
+# Each entry's one JS file: the entry (pkg-template/index.js and lib/) with wasm-bindgen's glue
+# and its snippets, bundled, so that a page needs one JS request besides its .wasm and the
 # .wasm fetch starts as soon as it runs. Minified with names kept, so `Agent.name` and stack
 # traces read as in the source; the target is the oldest browsers that run the entry as written
 # (private methods). Bundlers minify again anyway. The readable sources are pkg-template/,
 # src/wasm/*.js and wasm-bindgen's output.
-scripts/node_modules/.bin/esbuild pkg-template/index.js --bundle --format=esm \
-  --alias:kapa-agent-wasm-glue=./pkg/kapa_agent_wasm.js --minify --keep-names \
-  --target=chrome84,firefox90,safari15,node20 --log-level=warning --outfile=pkg/index.js
-rm -rf pkg/kapa_agent_wasm.js pkg/kapa_agent_wasm.d.ts pkg/kapa_agent_wasm_bg.wasm.d.ts pkg/snippets
+# The two entries are two bundles of the same sources, with its glue and its .wasm's file name
+# (KAPA_WASM, a string literal in the output, which bundlers follow) and KAPA_GOVERNANCE, which
+# decides whether the `governance` option is read or refused (pkg-template/lib/options.js).
+bundle() { # <glue out-name> <governance: true|false> <output>
+  scripts/node_modules/.bin/esbuild pkg-template/index.js --bundle --format=esm \
+    --alias:kapa-agent-wasm-glue="./pkg/$1.js" --define:KAPA_WASM="\"./$1_bg.wasm\"" \
+    --define:KAPA_GOVERNANCE="$2" --minify --keep-names \
+    --target=chrome84,firefox90,safari15,node20 --log-level=warning --outfile="pkg/$3"
+}
+bundle kapa_agent_wasm false index.js
+bundle kapa_agent_wasm_governance true governance.js
+rm -rf pkg/kapa_agent_wasm{,_governance}.js pkg/kapa_agent_wasm{,_governance}.d.ts \
+  pkg/kapa_agent_wasm{,_governance}_bg.wasm.d.ts pkg/snippets
 node pkg-template/assemble.mjs
 
 node pkg-template/size.mjs

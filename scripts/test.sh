@@ -18,6 +18,9 @@ cargo clippy --workspace --all-targets -q -- -D warnings
 # as shipped (no_std) and with std, which the glue tests' harness needs.
 cargo clippy -p kapa-agent-wasm --lib --target wasm32-unknown-unknown -q -- -D warnings
 cargo clippy -p kapa-agent-wasm --lib --test wasm_glue --features std --target wasm32-unknown-unknown -q -- -D warnings
+# Without the `governance` feature (the main entry's .wasm): it must build and lint clean too.
+cargo clippy -p kapa-agent-wasm --all-targets --no-default-features -q -- -D warnings
+cargo clippy -p kapa-agent-wasm --lib --no-default-features --target wasm32-unknown-unknown -q -- -D warnings
 
 step "host tests (core + dev server)"
 cargo test --workspace -q 2>&1 | grep -v '^$'

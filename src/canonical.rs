@@ -2,7 +2,7 @@
 //! hex SHA-256 of the tool arguments written with object keys sorted by UTF-16 code units at
 //! every level, no white space, and numbers and strings exactly as `JSON.stringify` writes
 //! them (`crate::json`'s writer). Both are small enough to write here rather than pull in
-//! crates.
+//! crates. Only built with the `governance` feature.
 
 use crate::json::Value;
 #[allow(unused_imports)]

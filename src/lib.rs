@@ -81,6 +81,7 @@ macro_rules! jv {
 #[doc(hidden)]
 pub use alloc::string::String as __String;
 
+#[cfg(feature = "governance")]
 pub mod canonical;
 pub mod decode;
 mod fmath;

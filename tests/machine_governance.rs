@@ -1,6 +1,8 @@
 //! Transcript tests of governance (GOVERNANCE.md): audit events (identity, tool_api, approval)
 //! in order with retries, the bounded queue and keepalive; the policy check before client
 //! tools in the three modes; the reviewer wait by polling; the circuit breaker.
+//! Only with the `governance` feature (a default one).
+#![cfg(feature = "governance")]
 
 #[macro_use]
 mod common;

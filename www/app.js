@@ -1,5 +1,6 @@
 // The demo page: a plain ES module using the package exactly as a page would.
-import { Agent, createToolHelper } from '/pkg/index.js';
+// The governance entry: this page uses the `governance` option (www/governance.js).
+import { Agent, createToolHelper } from '/pkg/governance.js';
 import { MarkdownView, safeHref } from './markdown.js';
 import { makeTools, setTheme, getTheme } from './tools.js';
 import { initGovernance, GOVERNANCE_TOOLS } from './governance.js';

@@ -1,7 +1,7 @@
 // The chat on the docs pages (/docs/...): a panel with the same agent as the demo page —
 // same project, tools and governance — and `persist: 'session'`, so the conversation started
 // on the demo page (or another docs page) is here too, approvals included.
-import { Agent, createToolHelper } from '/pkg/index.js';
+import { Agent, createToolHelper } from '/pkg/governance.js';
 import { renderMarkdown, safeHref } from './markdown.js';
 import { makeTools } from './tools.js';
 import { GOVERNANCE_TOOLS } from './governance.js';

@@ -3,9 +3,14 @@
 // usable. The .wasm fetch starts as soon as the entry runs.
 //
 // `kapa-agent-wasm-glue` is wasm-bindgen's glue: scripts/build-pkg.sh bundles it (and its
-// snippets) into the package's one index.js, so a page loads one JS file and the .wasm, and
+// snippets) into each entry's one JS file, so a page loads one JS file and the .wasm, and
 // bundlers see no dynamic import (a Web Worker bundled as an IIFE cannot split code). Relative
-// URLs here are relative to the package's root, where index.js and the .wasm lie.
+// URLs here are relative to the package's root, where the entries and the .wasm files lie.
+//
+// The package has two entries, each its own bundle of these sources with its own .wasm:
+// index.js (kapa_agent_wasm_bg.wasm, no governance) and governance.js
+// (kapa_agent_wasm_governance_bg.wasm). scripts/build-pkg.sh defines `KAPA_WASM` as that
+// file's relative URL, a string literal in the bundle, and aliases the matching glue.
 
 import init, * as glue from 'kapa-agent-wasm-glue';
 
@@ -13,7 +18,7 @@ const PACKAGE = 'kapa-agent-wasm';
 
 // Bundlers (webpack 5, Vite's build, Parcel) see this exact pattern and emit the .wasm as an
 // asset, rewriting the URL; a plain page and Node resolve it next to this file.
-const wasmUrl = new URL('./kapa_agent_wasm_bg.wasm', import.meta.url);
+const wasmUrl = new URL(KAPA_WASM, import.meta.url);
 
 /**
  * Where to fetch the .wasm from. Vite's dev server pre-bundles dependencies into
@@ -23,7 +28,7 @@ const wasmUrl = new URL('./kapa_agent_wasm_bg.wasm', import.meta.url);
 function sourceUrl() {
   const here = import.meta.url; // a variable: bundlers must not treat the next URL as an asset
   const m = /^(.*\/)node_modules\/\.vite[^/]*\/deps[^/]*\/[^/]*$/.exec(here.split(/[?#]/)[0]);
-  return m ? new URL(`${m[1]}node_modules/${PACKAGE}/kapa_agent_wasm_bg.wasm`, here) : wasmUrl;
+  return m ? new URL(`${m[1]}node_modules/${PACKAGE}/${KAPA_WASM.slice(2)}`, here) : wasmUrl;
 }
 
 /** The .wasm as something wasm-bindgen's init takes: a Response, or bytes from disk in Node. */

@@ -123,7 +123,19 @@ function tools(o) {
   return { config, js };
 }
 
-/** The `governance` option (GOVERNANCE.md). */
+/**
+ * The plain entry's `governance`: its .wasm has no governance, so the option is refused with
+ * what to import instead. `KAPA_GOVERNANCE` is a constant scripts/build-pkg.sh defines per
+ * entry (false for index.js, true for governance.js); the unused branch is not bundled.
+ */
+function noGovernance(o) {
+  if (get(o, 'governance') !== undefined) {
+    fail("options.governance: this build of kapa-agent-wasm has no governance; import { Agent } from 'kapa-agent-wasm/governance' instead");
+  }
+  return undefined;
+}
+
+/** The `governance` option (GOVERNANCE.md), in the governance entry. */
 function governance(o) {
   const g = get(o, 'governance');
   if (g === undefined) return undefined;
@@ -230,7 +242,7 @@ export function parseOptions(o) {
     config.enableHistory = history;
   }
   set('retry', retry(o));
-  set('governance', governance(o));
+  set('governance', KAPA_GOVERNANCE ? governance(o) : noGovernance(o));
   set('throttleMs', ms(o, 'throttleMs', 'options', false));
   set('idleTimeoutMs', ms(o, 'idleTimeoutMs', 'options', true));
   set('sessionTokenTimeoutMs', ms(o, 'sessionTokenTimeoutMs', 'options', true));

@@ -27,6 +27,8 @@ use crate::protocol::{
 use crate::rng::Rng;
 use crate::schema;
 
+// Without the `governance` feature, the same hooks as no-ops (the plain package entry).
+#[cfg_attr(not(feature = "governance"), path = "governance_off.rs")]
 mod governance;
 mod state;
 
@@ -161,6 +163,7 @@ struct Turn {
     /// Client calls named by the last `requires_action`, in arrival order.
     step: Vec<String>,
     /// Kaplaix `runId`: one per turn.
+    #[cfg_attr(not(feature = "governance"), allow(dead_code))]
     run_id: String,
     /// The assistant message was delivered to `onMessagesChange` at least once.
     shown_assistant: bool,

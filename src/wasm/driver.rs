@@ -323,8 +323,12 @@ fn settle_flushes(inner: &Inner) {
 }
 
 /// `flushGovernance({timeoutMs})`: `true` once the audit queue is empty, `false` at the timeout.
+/// Without the `governance` feature nothing is ever queued: `true` at once.
 pub fn flush_governance(inner: &Rc<Inner>, timeout_ms: f64) -> Promise {
-    if inner.closed.get() || inner.machine.borrow().governance_pending() == 0 {
+    if !cfg!(feature = "governance")
+        || inner.closed.get()
+        || inner.machine.borrow().governance_pending() == 0
+    {
         return Promise::resolve(&JsValue::TRUE);
     }
     let inner = inner.clone();
@@ -354,7 +358,11 @@ pub fn flush_governance(inner: &Rc<Inner>, timeout_ms: f64) -> Promise {
 }
 
 /// Browsers: when the page is hidden, send queued audit events with `keepalive`.
+/// Without the `governance` feature there is nothing to send: no listener.
 pub fn watch_visibility(inner: &Rc<Inner>) {
+    if !cfg!(feature = "governance") {
+        return;
+    }
     let document = get(&js_sys::global(), "document");
     let add = get(&document, "addEventListener");
     let Some(add) = add.dyn_ref::<Function>() else {
@@ -894,7 +902,7 @@ async fn validate_standard(schema: &JsValue, args: &JsValue) -> Result<JsValue, 
                                 seg
                             };
                             key.as_string()
-                                .or_else(|| key.as_f64().map(crate::canonical::js_number))
+                                .or_else(|| key.as_f64().map(crate::json::js_number))
                                 .unwrap_or_default()
                         })
                         .collect()

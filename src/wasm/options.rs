@@ -13,7 +13,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::convert::{from_js, get};
-use crate::options::{Config, GovernanceConfig, GovernanceMode, ToolAttributes, ToolSpec};
+use crate::options::{Config, ToolSpec};
+#[cfg(feature = "governance")]
+use crate::options::{GovernanceConfig, GovernanceMode, ToolAttributes};
 
 /// A client tool's JS half.
 pub struct JsTool {
@@ -61,6 +63,7 @@ fn tool(t: &Value) -> Option<ToolSpec> {
     })
 }
 
+#[cfg(feature = "governance")]
 fn governance(g: &Value) -> Option<GovernanceConfig> {
     let mut config = GovernanceConfig::new(string(g, "endpoint")?, string(g, "agentId")?);
     config.mode = match g.get("mode").and_then(Value::as_str) {
@@ -123,10 +126,14 @@ fn config(v: &Value) -> Option<Config> {
             }
         }
     }
-    config.governance = match v.get("governance") {
-        Some(g) => Some(governance(g)?),
-        None => None,
-    };
+    // Without the feature the entry refused the option already (pkg-template/lib/options.js).
+    #[cfg(feature = "governance")]
+    {
+        config.governance = match v.get("governance") {
+            Some(g) => Some(governance(g)?),
+            None => None,
+        };
+    }
     for (key, slot) in [
         ("throttleMs", &mut config.throttle_ms),
         ("idleTimeoutMs", &mut config.idle_timeout_ms),

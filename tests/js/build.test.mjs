@@ -74,12 +74,18 @@ test('shipped JS: no top-level await, nothing bundlers cannot follow, minified w
   const mod = await import('kapa-agent-wasm');
   assert.equal(mod.Agent.name, 'Agent');
   assert.equal(mod.ThreadNotFoundError.name, 'ThreadNotFoundError');
-  // One JS file, the glue and snippets bundled in: a page loads it and the .wasm, nothing more.
-  const js = walk(pkg).filter((f) => f.endsWith('.js')).map((f) => path.relative(pkg, f));
-  assert.deepEqual(js, ['index.js']);
-  const entry = fs.readFileSync(path.join(pkg, 'index.js'), 'utf8');
-  assert.ok(entry.split('\n').length < 40, 'the entry is minified');
-  assert.match(entry, /new URL\("\.\/kapa_agent_wasm_bg\.wasm",import\.meta\.url\)/, 'the pattern bundlers follow to emit the .wasm');
+  // One JS file per entry, the glue and snippets bundled in: a page loads it and its .wasm,
+  // nothing more.
+  const js = walk(pkg).filter((f) => f.endsWith('.js')).map((f) => path.relative(pkg, f)).sort();
+  assert.deepEqual(js, ['governance.js', 'index.js']);
+  for (const [file, wasm] of [['index.js', 'kapa_agent_wasm_bg'], ['governance.js', 'kapa_agent_wasm_governance_bg']]) {
+    const entry = fs.readFileSync(path.join(pkg, file), 'utf8');
+    assert.ok(entry.split('\n').length < 40, `${file} is minified`);
+    const urls = [...entry.matchAll(/new URL\("(?:\.\/)?([\w.]+)",import\.meta\.url\)/g)].map((m) => m[1]);
+    // The pattern bundlers follow to emit the .wasm: this entry's own .wasm, never the other.
+    assert.ok(urls.includes(`${wasm}.wasm`), `${file} references ${wasm}.wasm as bundlers follow it`);
+    assert.deepEqual([...new Set(urls)], [`${wasm}.wasm`], `${file} references no other .wasm`);
+  }
   const { transform } = await import('esbuild');
   for (const file of walk(pkg).filter((f) => f.endsWith('.js'))) {
     const code = fs.readFileSync(file, 'utf8');
