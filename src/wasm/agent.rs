@@ -7,7 +7,7 @@
 use crate::prelude::*;
 use alloc::rc::Rc;
 
-use js_sys::{Function, Object, Promise};
+use js_sys::{Object, Promise};
 use wasm_bindgen::prelude::*;
 
 use super::convert::{error, error_classes, get, type_error};
@@ -41,20 +41,6 @@ fn js_pattern_test(pattern: &str, text: &str) -> Option<bool> {
     make_regexp(pattern, "u").ok().map(|re| re.test(text))
 }
 
-fn seed() -> u64 {
-    let crypto = get(&js_sys::global(), "crypto");
-    let get_random = get(&crypto, "getRandomValues");
-    if let Some(f) = get_random.dyn_ref::<Function>() {
-        let buf = js_sys::Uint32Array::new_with_length(2);
-        if f.call1(&crypto, &buf).is_ok() {
-            return ((buf.get_index(0) as u64) << 32) | buf.get_index(1) as u64;
-        }
-    }
-    let a = (js_sys::Math::random() * 4_294_967_296.0) as u64;
-    let b = (js_sys::Math::random() * 4_294_967_296.0) as u64;
-    (a << 32) | b ^ (now() as u64)
-}
-
 use wasm_bindgen::JsCast;
 
 #[wasm_bindgen]
@@ -64,7 +50,11 @@ impl Agent {
     pub fn new(options: JsValue) -> Result<Agent, JsValue> {
         let Parsed { config, js } = parse(&options).map_err(|e| type_error(&e))?;
         let snapshot = Object::assign(&Object::new(), options.unchecked_ref());
-        let mut machine = Machine::new(config, seed());
+        // Ids sent on the wire must not be guessable: the platform's CSPRNG or no agent.
+        let rng = super::platform::random().map_err(|_| {
+            error("crypto.getRandomValues is not available: Agent needs a secure random source")
+        })?;
+        let mut machine = Machine::with_rng(config, rng);
         machine.set_pattern_matcher(Box::new(js_pattern_test));
         let inner = Inner::new(machine, js, snapshot.into());
         watch_visibility(&inner);

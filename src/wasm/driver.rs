@@ -33,9 +33,8 @@ extern "C" {
     fn clear_timeout(id: &JsValue);
 }
 
-pub fn now() -> f64 {
-    js_sys::Date::now()
-}
+pub use super::platform::now;
+use super::platform::mono_now;
 
 /// What the skin remembers of the assistant message it last gave JS, to tell how the next
 /// version differs. No JS handles: the previous object is the one in the previous messages
@@ -439,7 +438,7 @@ impl Clock {
                 let callback = self
                     .callback
                     .get_or_insert_with(|| Closure::new(clock_fired));
-                let id = set_timeout(callback.as_ref(), (w - now()).max(0.0));
+                let id = set_timeout(callback.as_ref(), (w - mono_now()).max(0.0));
                 self.armed = Some((w, id));
                 self.held = true;
             }
@@ -459,7 +458,7 @@ impl Clock {
 
 /// The shared timer fired: every agent whose time has come does what is due.
 fn clock_fired() {
-    let t = now();
+    let t = mono_now();
     let due: Vec<Rc<Inner>> = CLOCK.with(|c| {
         let mut c = c.borrow_mut();
         c.armed = None;
@@ -825,7 +824,7 @@ fn run_tool(inner: &Rc<Inner>, call_id: String, name: String, arguments: Value) 
     inner.tools.borrow_mut().insert(call_id.clone(), controller);
     let inner = inner.clone();
     spawn_local(async move {
-        let started = now();
+        let started = mono_now();
         let mut args = to_js(&arguments);
         if let Some(schema) = standard {
             match validate_standard(&schema, &args).await {
@@ -852,7 +851,7 @@ fn run_tool(inner: &Rc<Inner>, call_id: String, name: String, arguments: Value) 
             Ok(v) => settle(v).await,
             Err(e) => Err(e),
         };
-        let duration = now() - started;
+        let duration = mono_now() - started;
         if inner.tools.borrow_mut().remove(&call_id).is_none() || inner.closed.get() {
             return; // stopped or reset meanwhile: the late result is dropped
         }
