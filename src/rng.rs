@@ -98,7 +98,9 @@ mod tests {
     fn shape_ok(id: &str) -> bool {
         let parts: Vec<&str> = id.split('-').collect();
         parts.iter().map(|p| p.len()).collect::<Vec<_>>() == [8, 4, 4, 4, 12]
-            && id.bytes().all(|c| c == b'-' || matches!(c, b'0'..=b'9' | b'a'..=b'f'))
+            && id
+                .bytes()
+                .all(|c| c == b'-' || matches!(c, b'0'..=b'9' | b'a'..=b'f'))
             && parts[2].starts_with('4')
             && matches!(&parts[3][..1], "8" | "9" | "a" | "b")
     }

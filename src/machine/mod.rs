@@ -25,8 +25,8 @@ use crate::protocol::{
     ToolResultItem, STREAM_ENDED, UNEXPECTED_RESPONSE,
 };
 use crate::rng::Rng;
-pub use crate::time::Now;
 use crate::schema;
+pub use crate::time::Now;
 
 mod governance;
 
@@ -199,9 +199,27 @@ pub struct Machine {
     pattern_matcher: Option<PatternTest>,
 }
 
-/// JS `String.prototype.trim` whitespace (Unicode White_Space plus the BOM).
+/// White space as JS `String.prototype.trim` strips it (ECMA-262 WhiteSpace and
+/// LineTerminator): TAB, VT, FF, SP, NBSP, ZWNBSP (U+FEFF), the other `Zs` characters, LF,
+/// CR, LS and PS. Not Rust's `char::is_whitespace`, which also has U+0085 (NEL) and lacks
+/// U+FEFF.
+pub fn is_js_space(c: char) -> bool {
+    matches!(
+        c,
+        '\t' | '\n' | '\u{b}' | '\u{c}' | '\r' | ' ' | '\u{a0}' | '\u{1680}' | '\u{2000}'
+            ..='\u{200a}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{202f}'
+                | '\u{205f}'
+                | '\u{3000}'
+                | '\u{feff}'
+    )
+}
+
+/// `text.trim() === ""` in JS (SPEC §3: such a message does nothing).
 fn js_trim_is_empty(s: &str) -> bool {
-    s.chars().all(|c| c.is_whitespace() || c == '\u{feff}')
+    s.chars().all(is_js_space)
 }
 
 fn truncate_chars(s: &str, max: usize) -> &str {
@@ -431,7 +449,11 @@ impl Machine {
     // -- user actions -------------------------------------------------------------------------
 
     /// `sendMessage(text)`. `Ok(None)`: blank text, nothing happened.
-    pub fn send_message(&mut self, text: &str, now: impl Into<Now>) -> Result<Option<TurnId>, Busy> {
+    pub fn send_message(
+        &mut self,
+        text: &str,
+        now: impl Into<Now>,
+    ) -> Result<Option<TurnId>, Busy> {
         let now_ms = self.at(now);
         if js_trim_is_empty(text) {
             return Ok(None);
@@ -570,7 +592,11 @@ impl Machine {
         self.start_history(HistoryCall::List { limit, cursor }, now_ms)
     }
 
-    pub fn resume_thread(&mut self, thread_id: &str, now: impl Into<Now>) -> Result<OpId, HistoryError> {
+    pub fn resume_thread(
+        &mut self,
+        thread_id: &str,
+        now: impl Into<Now>,
+    ) -> Result<OpId, HistoryError> {
         let now_ms = self.at(now);
         if self.config.enable_history && self.turn.is_some() {
             return Err(HistoryError::Busy);
@@ -583,7 +609,11 @@ impl Machine {
         )
     }
 
-    pub fn delete_thread(&mut self, thread_id: &str, now: impl Into<Now>) -> Result<OpId, HistoryError> {
+    pub fn delete_thread(
+        &mut self,
+        thread_id: &str,
+        now: impl Into<Now>,
+    ) -> Result<OpId, HistoryError> {
         let now_ms = self.at(now);
         self.start_history(
             HistoryCall::Delete {
@@ -682,7 +712,8 @@ impl Machine {
             return;
         };
         if let Some(token) = &self.token {
-            if token.expires_at_ms - self.wall(now_ms) >= TOKEN_REFRESH_MARGIN_MS || self.requests[i].refreshed
+            if token.expires_at_ms - self.wall(now_ms) >= TOKEN_REFRESH_MARGIN_MS
+                || self.requests[i].refreshed
             {
                 let token = token.value.clone();
                 self.send(i, &token, now_ms);

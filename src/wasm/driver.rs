@@ -33,8 +33,8 @@ extern "C" {
     fn clear_timeout(id: &JsValue);
 }
 
-pub use super::platform::now;
 use super::platform::mono_now;
+pub use super::platform::now;
 
 /// What the skin remembers of the assistant message it last gave JS, to tell how the next
 /// version differs. No JS handles: the previous object is the one in the previous messages
