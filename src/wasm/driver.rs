@@ -300,6 +300,9 @@ pub fn drive(inner: &Rc<Inner>) {
     }
     inner.driving.set(true);
     loop {
+        if inner.closed.get() {
+            break; // freed by a callback meanwhile: shutdown settled everything
+        }
         let effect = inner.machine.borrow_mut().poll();
         match effect {
             Some(effect) => perform(inner, effect),
@@ -523,7 +526,10 @@ fn perform(inner: &Rc<Inner>, effect: Effect) {
             arguments,
         } => run_tool(inner, call_id, name, arguments),
         Effect::AbortTool { call_id } => {
-            if let Some(c) = inner.tools.borrow_mut().remove(&call_id) {
+            // Out of the map first, then abort: abort() runs the page's listeners, which may
+            // call back into the agent (even free it), so no borrow may be held across it.
+            let controller = inner.tools.borrow_mut().remove(&call_id);
+            if let Some(c) = controller {
                 c.abort();
             }
         }
@@ -920,14 +926,19 @@ pub fn shutdown(inner: &Rc<Inner>) {
     if inner.closed.replace(true) {
         return;
     }
-    for (_, (_, c)) in core::mem::take(&mut *inner.fetches.borrow_mut()).into_iter() {
+    // Each map is taken in a statement of its own: a `for` over `take(&mut *x.borrow_mut())`
+    // would hold the borrow through the loop, and abort() runs the page's listeners.
+    let fetches = core::mem::take(&mut *inner.fetches.borrow_mut());
+    for (_, (_, c)) in fetches.into_iter() {
         c.abort();
     }
-    for (_, c) in core::mem::take(&mut *inner.tools.borrow_mut()).into_iter() {
+    let tools = core::mem::take(&mut *inner.tools.borrow_mut());
+    for (_, c) in tools.into_iter() {
         c.abort();
     }
     arm_timer(inner); // closed: the clock forgets this agent
-    if let Some(listener) = inner.visibility.borrow_mut().take() {
+    let listener = inner.visibility.borrow_mut().take();
+    if let Some(listener) = listener {
         let document = get(&js_sys::global(), "document");
         if let Some(remove) = get(&document, "removeEventListener").dyn_ref::<Function>() {
             let _ = remove.call2(&document, &"visibilitychange".into(), &listener);
