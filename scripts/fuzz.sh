@@ -15,14 +15,15 @@ shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(decode_split json_reader jcs schema machine)
 
-scratch="$(mktemp -d)"
+mkdir -p target
+scratch="$(mktemp -d "$PWD/target/fuzz-run.XXXXXX")"
 trap 'rm -rf "$scratch"' EXIT
 for t in "${targets[@]}"; do
   mkdir -p "$scratch/$t" "corpus/$t"
   dirs=("$scratch/$t" "corpus/$t")
   [ "${KEEP:-}" = 1 ] && dirs=("corpus/$t")
   log="$scratch/$t.log"
-  if ! cargo +nightly fuzz run -O "$t" "${dirs[@]}" -- -max_total_time="$secs" -max_len=8192 \
+  if ! cargo +nightly fuzz run -O -s none "$t" "${dirs[@]}" -- -max_total_time="$secs" -max_len=8192 \
       -print_final_stats=1 >"$log" 2>&1; then
     grep -v '^ *[0-9]*: \|^ *at ' "$log" | tail -40
     echo "fuzz: $t crashed (input kept in fuzz/artifacts/$t/)" >&2
