@@ -1,8 +1,31 @@
-//! Timestamp parsing without a date library: RFC 3339 (token expiry) and HTTP dates
-//! (`Retry-After`). Both return epoch milliseconds as `f64`, the unit the machine's clock uses.
+//! The machine's two clocks ([`Now`]), and timestamp parsing without a date library:
+//! RFC 3339 (token expiry) and HTTP dates (`Retry-After`). Both return epoch milliseconds as
+//! `f64`, the unit of the wall clock.
 
 #[allow(unused_imports)]
 use crate::prelude::*;
+
+/// The time at an entry point of the machine, on two clocks.
+///
+/// * `mono`: a monotonic clock in ms (the skin's `performance.now()`), for every timer and
+///   duration: idle timeout, retry back-off, reviewer polling, throttling, `durationMs`. It
+///   never jumps, so a change of the wall clock (NTP, a laptop waking up, a user setting the
+///   time) neither fires a timer early nor holds it back.
+/// * `wall`: epoch ms (`Date.now()`), only to compare with token expiry, to read HTTP dates
+///   and for timestamps sent on the wire.
+///
+/// A plain `f64` converts to a `Now` with both clocks equal (host tests with one fake clock).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Now {
+    pub mono: f64,
+    pub wall: f64,
+}
+
+impl From<f64> for Now {
+    fn from(ms: f64) -> Self {
+        Now { mono: ms, wall: ms }
+    }
+}
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
 fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {

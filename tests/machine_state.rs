@@ -291,6 +291,7 @@ fn bad_states_are_refused_without_panicking() {
 }
 
 #[test]
+#[cfg(feature = "governance")]
 fn governance_audits_a_restored_approval() {
     let mut config = tools_config();
     config.governance = Some(kapa_agent_wasm::options::GovernanceConfig::new(

@@ -16,7 +16,7 @@ use crate::small_map::{SmallMap, SmallSet};
 
 use crate::json::{Map, Value};
 
-use super::{Effect, Machine, ReqId};
+use super::{Effect, Machine, Now, ReqId};
 use crate::canonical::arguments_hash;
 use crate::messages::{Guardian, ToolCallStatus};
 use crate::options::{GovernanceConfig, GovernanceMode};
@@ -237,7 +237,10 @@ impl Machine {
         body.insert("eventId".into(), jv!(event_id));
         body.insert("agentId".into(), jv!(agent_id));
         body.insert("sessionId".into(), jv!(session));
-        body.insert("sourceTimestamp".into(), jv!(format_rfc3339(now_ms)));
+        body.insert(
+            "sourceTimestamp".into(),
+            jv!(format_rfc3339(self.wall(now_ms))),
+        );
         body.insert("category".into(), jv!(category));
         body.insert("schemaVersion".into(), jv!("1.0"));
         body.insert("payload".into(), payload);
@@ -345,7 +348,8 @@ impl Machine {
     }
 
     /// The page is being hidden: send everything queued now, with `keepalive`.
-    pub fn page_hidden(&mut self, _now_ms: f64) {
+    pub fn page_hidden(&mut self, now: impl Into<Now>) {
+        self.at(now);
         self.batch(|m| {
             let Some(g) = m.gov.as_ref() else { return };
             let waiting: Vec<(usize, String)> = g
@@ -378,6 +382,7 @@ impl Machine {
         let base = self.config.retry.base_delay_ms;
         let cap = self.config.retry.max_delay_ms;
         let jitter = self.rng.next_f64();
+        let wall = self.wall(now_ms);
         let Some(g) = self.gov.as_mut() else { return };
         let Some(i) = g.queue.iter().position(|e| e.in_flight == Some(req)) else {
             return;
@@ -389,7 +394,7 @@ impl Machine {
                 g.round_delay_ms = QUEUE_BACKOFF_START_MS;
                 return self.gov_pump(now_ms);
             }
-            Ok(429) => Some(retry_after.and_then(|v| parse_retry_after(v, now_ms))),
+            Ok(429) => Some(retry_after.and_then(|v| parse_retry_after(v, wall))),
             Ok(status) if status >= 500 => Some(None),
             Err(()) => Some(None),
             Ok(_) => None,

@@ -49,7 +49,7 @@ impl Machine {
     }
 
     /// The page is being hidden: nothing is queued to send.
-    pub fn page_hidden(&mut self, _now_ms: f64) {}
+    pub fn page_hidden(&mut self, _now: impl Into<super::Now>) {}
 
     /// Governance is off: the caller proceeds itself.
     pub(super) fn gov_before_run(&mut self, _call_id: &str, _now_ms: f64) -> bool {

@@ -26,6 +26,7 @@ use crate::protocol::{
 };
 use crate::rng::Rng;
 use crate::schema;
+pub use crate::time::Now;
 
 // Without the `governance` feature, the same hooks as no-ops (the plain package entry).
 #[cfg_attr(not(feature = "governance"), path = "governance_off.rs")]
@@ -195,8 +196,11 @@ pub struct Machine {
     batch_start: usize,
     messages_dirty: bool,
     gov: Option<governance::Governance>,
-    /// The latest `now_ms` the driver reported (for entry points without a clock argument).
+    /// The latest monotonic time the driver reported (for entry points without a clock
+    /// argument).
     last_now: f64,
+    /// Wall clock minus monotonic clock at the latest entry point (see [`Now`]).
+    wall_offset: f64,
     /// First message index changed since the skin last looked (see `take_changed_from`).
     changed_from: usize,
     /// When the last `MessagesChanged` was emitted, and when held-back changes are due.
@@ -206,9 +210,27 @@ pub struct Machine {
     pattern_matcher: Option<PatternTest>,
 }
 
-/// JS `String.prototype.trim` whitespace (Unicode White_Space plus the BOM).
+/// White space as JS `String.prototype.trim` strips it (ECMA-262 WhiteSpace and
+/// LineTerminator): TAB, VT, FF, SP, NBSP, ZWNBSP (U+FEFF), the other `Zs` characters, LF,
+/// CR, LS and PS. Not Rust's `char::is_whitespace`, which also has U+0085 (NEL) and lacks
+/// U+FEFF.
+pub fn is_js_space(c: char) -> bool {
+    matches!(
+        c,
+        '\t' | '\n' | '\u{b}' | '\u{c}' | '\r' | ' ' | '\u{a0}' | '\u{1680}' | '\u{2000}'
+            ..='\u{200a}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{202f}'
+                | '\u{205f}'
+                | '\u{3000}'
+                | '\u{feff}'
+    )
+}
+
+/// `text.trim() === ""` in JS (SPEC §3: such a message does nothing).
 fn js_trim_is_empty(s: &str) -> bool {
-    s.chars().all(|c| c.is_whitespace() || c == '\u{feff}')
+    s.chars().all(is_js_space)
 }
 
 fn truncate_chars(s: &str, max: usize) -> &str {
@@ -219,7 +241,15 @@ fn truncate_chars(s: &str, max: usize) -> &str {
 }
 
 impl Machine {
+    /// A machine whose ids come from a deterministic generator seeded with `seed`
+    /// ([`Rng::seeded`]): for tests and reproducible runs. The wasm skin uses
+    /// [`Machine::with_rng`] with the platform's CSPRNG.
     pub fn new(config: Config, seed: u64) -> Self {
+        Self::with_rng(config, Rng::seeded(seed))
+    }
+
+    /// A machine that draws its randomness (ids, retry jitter) from `rng`.
+    pub fn with_rng(config: Config, rng: Rng) -> Self {
         let mut m = Machine {
             config,
             messages: Vec::new(),
@@ -233,12 +263,13 @@ impl Machine {
             token_fetching: false,
             token_since: 0.0,
             secrets: Vec::new(),
-            rng: Rng::new(seed),
+            rng,
             effects: VecDeque::new(),
             batch_start: 0,
             messages_dirty: false,
             gov: None,
             last_now: 0.0,
+            wall_offset: 0.0,
             pattern_matcher: None,
             changed_from: 0,
             last_flush: f64::NEG_INFINITY,
@@ -323,10 +354,23 @@ impl Machine {
 
     // -- batching -----------------------------------------------------------------------------
 
-    fn at(&mut self, now_ms: f64) {
-        if now_ms.is_finite() && now_ms > self.last_now {
-            self.last_now = now_ms;
+    /// Record the driver's clocks at an entry point; returns the monotonic time, the one every
+    /// timer and duration uses.
+    fn at(&mut self, now: impl Into<Now>) -> f64 {
+        let Now { mono, wall } = now.into();
+        if mono.is_finite() && mono > self.last_now {
+            self.last_now = mono;
         }
+        if mono.is_finite() && wall.is_finite() {
+            self.wall_offset = wall - mono;
+        }
+        mono
+    }
+
+    /// The wall clock (epoch ms) at monotonic time `mono`, as of the latest entry point: for
+    /// token expiry, HTTP dates and timestamps sent on the wire, never for a timer.
+    fn wall(&self, mono: f64) -> f64 {
+        mono + self.wall_offset
     }
 
     fn batch<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
@@ -416,8 +460,12 @@ impl Machine {
     // -- user actions -------------------------------------------------------------------------
 
     /// `sendMessage(text)`. `Ok(None)`: blank text, nothing happened.
-    pub fn send_message(&mut self, text: &str, now_ms: f64) -> Result<Option<TurnId>, Busy> {
-        self.at(now_ms);
+    pub fn send_message(
+        &mut self,
+        text: &str,
+        now: impl Into<Now>,
+    ) -> Result<Option<TurnId>, Busy> {
+        let now_ms = self.at(now);
         if js_trim_is_empty(text) {
             return Ok(None);
         }
@@ -483,8 +531,8 @@ impl Machine {
 
     /// `approveToolCall(id)`: only acts on a call that is `approval_requested` (and not held
     /// by a governance reviewer: only the reviewer can release that one).
-    pub fn approve(&mut self, call_id: &str, now_ms: f64) {
-        self.at(now_ms);
+    pub fn approve(&mut self, call_id: &str, now: impl Into<Now>) {
+        let now_ms = self.at(now);
         let Some(call) = self.current_call(call_id) else {
             return;
         };
@@ -512,8 +560,8 @@ impl Machine {
     }
 
     /// `rejectToolCall(id)`: only acts on a call that is `approval_requested`.
-    pub fn reject(&mut self, call_id: &str, now_ms: f64) {
-        self.at(now_ms);
+    pub fn reject(&mut self, call_id: &str, now: impl Into<Now>) {
+        let now_ms = self.at(now);
         let Some(call) = self.current_call(call_id) else {
             return;
         };
@@ -551,14 +599,18 @@ impl Machine {
         &mut self,
         limit: Option<u32>,
         cursor: Option<String>,
-        now_ms: f64,
+        now: impl Into<Now>,
     ) -> Result<OpId, HistoryError> {
-        self.at(now_ms);
+        let now_ms = self.at(now);
         self.start_history(HistoryCall::List { limit, cursor }, now_ms)
     }
 
-    pub fn resume_thread(&mut self, thread_id: &str, now_ms: f64) -> Result<OpId, HistoryError> {
-        self.at(now_ms);
+    pub fn resume_thread(
+        &mut self,
+        thread_id: &str,
+        now: impl Into<Now>,
+    ) -> Result<OpId, HistoryError> {
+        let now_ms = self.at(now);
         if self.config.enable_history && self.turn.is_some() {
             return Err(HistoryError::Busy);
         }
@@ -570,8 +622,12 @@ impl Machine {
         )
     }
 
-    pub fn delete_thread(&mut self, thread_id: &str, now_ms: f64) -> Result<OpId, HistoryError> {
-        self.at(now_ms);
+    pub fn delete_thread(
+        &mut self,
+        thread_id: &str,
+        now: impl Into<Now>,
+    ) -> Result<OpId, HistoryError> {
+        let now_ms = self.at(now);
         self.start_history(
             HistoryCall::Delete {
                 thread_id: thread_id.to_owned(),
@@ -669,7 +725,8 @@ impl Machine {
             return;
         };
         if let Some(token) = &self.token {
-            if token.expires_at_ms - now_ms >= TOKEN_REFRESH_MARGIN_MS || self.requests[i].refreshed
+            if token.expires_at_ms - self.wall(now_ms) >= TOKEN_REFRESH_MARGIN_MS
+                || self.requests[i].refreshed
             {
                 let token = token.value.clone();
                 self.send(i, &token, now_ms);
@@ -703,8 +760,8 @@ impl Machine {
     }
 
     /// What `getSessionToken()` gave: its resolved value, or the error text of its failure.
-    pub fn handle_token(&mut self, result: Result<Value, String>, now_ms: f64) {
-        self.at(now_ms);
+    pub fn handle_token(&mut self, result: Result<Value, String>, now: impl Into<Now>) {
+        let now_ms = self.at(now);
         self.batch(|m| {
             m.token_fetching = false;
             let token = result.and_then(|v| protocol::parse_token(&v));
@@ -803,8 +860,8 @@ impl Machine {
 
     /// A timer fired: send every request whose back-off is over, end requests that went
     /// silent for `idle_timeout_ms`, and give up on a `getSessionToken()` that hangs.
-    pub fn handle_timer(&mut self, now_ms: f64) {
-        self.at(now_ms);
+    pub fn handle_timer(&mut self, now: impl Into<Now>) {
+        let now_ms = self.at(now);
         self.batch(|m| {
             m.gov_timer(now_ms);
             let idle = m.config.idle_timeout_ms;
@@ -848,8 +905,8 @@ impl Machine {
     }
 
     /// `fetch` rejected before any response byte.
-    pub fn handle_network_error(&mut self, req: ReqId, detail: &str, now_ms: f64) {
-        self.at(now_ms);
+    pub fn handle_network_error(&mut self, req: ReqId, detail: &str, now: impl Into<Now>) {
+        let now_ms = self.at(now);
         self.batch(|m| {
             if m.gov_response(req, None, None, detail, now_ms) {
                 return;
@@ -875,9 +932,9 @@ impl Machine {
         status: u16,
         retry_after: Option<&str>,
         body: &str,
-        now_ms: f64,
+        now: impl Into<Now>,
     ) {
-        self.at(now_ms);
+        let now_ms = self.at(now);
         self.batch(|m| {
             if m.gov_response(req, Some(status), retry_after, body, now_ms) {
                 return;
@@ -923,7 +980,8 @@ impl Machine {
                     m.dispatch(req, now_ms);
                 }
                 429 => {
-                    let wait = retry_after.and_then(|v| crate::time::parse_retry_after(v, now_ms));
+                    let wall = m.wall(now_ms);
+                    let wait = retry_after.and_then(|v| crate::time::parse_retry_after(v, wall));
                     if wait.is_some_and(|w| w > m.config.retry.max_retry_after_ms)
                         || !m.retry_later(i, wait, now_ms)
                     {
@@ -982,14 +1040,14 @@ impl Machine {
     }
 
     /// Bytes of a streaming response, exactly as read (a read may end anywhere).
-    pub fn handle_chunk(&mut self, req: ReqId, bytes: &[u8], now_ms: f64) {
-        self.at(now_ms);
+    pub fn handle_chunk(&mut self, req: ReqId, bytes: &[u8], now: impl Into<Now>) {
+        let now_ms = self.at(now);
         self.batch(|m| m.feed(req, bytes, now_ms, false));
     }
 
     /// The streaming response ended normally.
-    pub fn handle_stream_end(&mut self, req: ReqId, now_ms: f64) {
-        self.at(now_ms);
+    pub fn handle_stream_end(&mut self, req: ReqId, now: impl Into<Now>) {
+        let now_ms = self.at(now);
         self.batch(|m| m.feed(req, &[], now_ms, true));
     }
 
@@ -1313,9 +1371,9 @@ impl Machine {
         call_id: &str,
         outcome: Result<Option<Value>, String>,
         duration_ms: f64,
-        now_ms: f64,
+        now: impl Into<Now>,
     ) {
-        self.at(now_ms);
+        let now_ms = self.at(now);
         let Some(call) = self.current_call(call_id) else {
             return;
         };

@@ -21,7 +21,7 @@ use crate::prelude::*;
 
 use crate::json::{Map, Value};
 
-use super::{Effect, Machine, Turn};
+use super::{Effect, Machine, Now, Turn};
 use crate::messages::{
     AgentMessage, AgentSource, ContentBlock, Executor, Guardian, MessageSlot, ToolCallDisplay,
     ToolCallStatus,
@@ -277,9 +277,9 @@ impl Machine {
         &mut self,
         state: &Value,
         announce: bool,
-        now_ms: f64,
+        now: impl Into<Now>,
     ) -> Result<(), StateError> {
-        self.at(now_ms);
+        let now_ms = self.at(now);
         let parsed = parse_state(state, &self.config.project_id, &self.config.integration_id)?;
         if self.turn.is_some() || !self.messages.is_empty() {
             return Err(StateError::ConversationChanged);

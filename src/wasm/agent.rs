@@ -7,7 +7,7 @@
 use crate::prelude::*;
 use alloc::rc::Rc;
 
-use js_sys::{Function, Promise};
+use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 
 use super::convert::{error, get, type_error};
@@ -41,22 +41,6 @@ fn js_pattern_test(pattern: &str, text: &str) -> Option<bool> {
     make_regexp(pattern, "u").ok().map(|re| re.test(text))
 }
 
-fn seed() -> u64 {
-    let crypto = get(&js_sys::global(), "crypto");
-    let get_random = get(&crypto, "getRandomValues");
-    if let Some(f) = get_random.dyn_ref::<Function>() {
-        let buf = js_sys::Uint32Array::new_with_length(2);
-        if f.call1(&crypto, &buf).is_ok() {
-            return ((buf.get_index(0) as u64) << 32) | buf.get_index(1) as u64;
-        }
-    }
-    let a = (js_sys::Math::random() * 4_294_967_296.0) as u64;
-    let b = (js_sys::Math::random() * 4_294_967_296.0) as u64;
-    (a << 32) | b ^ (now() as u64)
-}
-
-use wasm_bindgen::JsCast;
-
 #[wasm_bindgen]
 impl Agent {
     /// The agent over options the package entry checked and split (`pkg-template/lib/
@@ -64,7 +48,11 @@ impl Agent {
     #[wasm_bindgen(constructor)]
     pub fn new(config: JsValue, js: JsValue) -> Result<Agent, JsValue> {
         let Parsed { config, js } = read(&config, &js).ok_or_else(not_checked)?;
-        let mut machine = Machine::new(config, seed());
+        // Ids sent on the wire must not be guessable: the platform's CSPRNG or no agent.
+        let rng = super::platform::random().map_err(|_| {
+            error("crypto.getRandomValues is not available: Agent needs a secure random source")
+        })?;
+        let mut machine = Machine::with_rng(config, rng);
         machine.set_pattern_matcher(Box::new(js_pattern_test));
         let inner = Inner::new(machine, js);
         watch_visibility(&inner);

@@ -33,9 +33,8 @@ extern "C" {
     fn clear_timeout(id: &JsValue);
 }
 
-pub fn now() -> f64 {
-    js_sys::Date::now()
-}
+use super::platform::mono_now;
+pub use super::platform::now;
 
 /// What the skin remembers of the assistant message it last gave JS, to tell how the next
 /// version differs. No JS handles: the previous object is the one in the previous messages
@@ -299,6 +298,9 @@ pub fn drive(inner: &Rc<Inner>) {
     }
     inner.driving.set(true);
     loop {
+        if inner.closed.get() {
+            break; // freed by a callback meanwhile: shutdown settled everything
+        }
         let effect = inner.machine.borrow_mut().poll();
         match effect {
             Some(effect) => perform(inner, effect),
@@ -445,7 +447,7 @@ impl Clock {
                 let callback = self
                     .callback
                     .get_or_insert_with(|| Closure::new(clock_fired));
-                let id = set_timeout(callback.as_ref(), (w - now()).max(0.0));
+                let id = set_timeout(callback.as_ref(), (w - mono_now()).max(0.0));
                 self.armed = Some((w, id));
                 self.held = true;
             }
@@ -465,7 +467,7 @@ impl Clock {
 
 /// The shared timer fired: every agent whose time has come does what is due.
 fn clock_fired() {
-    let t = now();
+    let t = mono_now();
     let due: Vec<Rc<Inner>> = CLOCK.with(|c| {
         let mut c = c.borrow_mut();
         c.armed = None;
@@ -530,7 +532,10 @@ fn perform(inner: &Rc<Inner>, effect: Effect) {
             arguments,
         } => run_tool(inner, call_id, name, arguments),
         Effect::AbortTool { call_id } => {
-            if let Some(c) = inner.tools.borrow_mut().remove(&call_id) {
+            // Out of the map first, then abort: abort() runs the page's listeners, which may
+            // call back into the agent (even free it), so no borrow may be held across it.
+            let controller = inner.tools.borrow_mut().remove(&call_id);
+            if let Some(c) = controller {
                 c.abort();
             }
         }
@@ -831,7 +836,7 @@ fn run_tool(inner: &Rc<Inner>, call_id: String, name: String, arguments: Value) 
     inner.tools.borrow_mut().insert(call_id.clone(), controller);
     let inner = inner.clone();
     spawn_local(async move {
-        let started = now();
+        let started = mono_now();
         let mut args = to_js(&arguments);
         if let Some(schema) = standard {
             match validate_standard(&schema, &args).await {
@@ -858,7 +863,7 @@ fn run_tool(inner: &Rc<Inner>, call_id: String, name: String, arguments: Value) 
             Ok(v) => settle(v).await,
             Err(e) => Err(e),
         };
-        let duration = now() - started;
+        let duration = mono_now() - started;
         if inner.tools.borrow_mut().remove(&call_id).is_none() || inner.closed.get() {
             return; // stopped or reset meanwhile: the late result is dropped
         }
@@ -926,14 +931,19 @@ pub fn shutdown(inner: &Rc<Inner>) {
     if inner.closed.replace(true) {
         return;
     }
-    for (_, (_, c)) in core::mem::take(&mut *inner.fetches.borrow_mut()).into_iter() {
+    // Each map is taken in a statement of its own: a `for` over `take(&mut *x.borrow_mut())`
+    // would hold the borrow through the loop, and abort() runs the page's listeners.
+    let fetches = core::mem::take(&mut *inner.fetches.borrow_mut());
+    for (_, (_, c)) in fetches.into_iter() {
         c.abort();
     }
-    for (_, c) in core::mem::take(&mut *inner.tools.borrow_mut()).into_iter() {
+    let tools = core::mem::take(&mut *inner.tools.borrow_mut());
+    for (_, c) in tools.into_iter() {
         c.abort();
     }
     arm_timer(inner); // closed: the clock forgets this agent
-    if let Some(listener) = inner.visibility.borrow_mut().take() {
+    let listener = inner.visibility.borrow_mut().take();
+    if let Some(listener) = listener {
         let document = get(&js_sys::global(), "document");
         if let Some(remove) = get(&document, "removeEventListener").dyn_ref::<Function>() {
             let _ = remove.call2(&document, &"visibilitychange".into(), &listener);

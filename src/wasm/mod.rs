@@ -7,6 +7,8 @@
 //! * [`options`]: reads and validates `AgentOptions` (TypeErrors naming the option).
 //! * [`heap`]: the global allocator, counting live bytes for the benchmark.
 //! * [`convert`]: values across the boundary (JSON text out, a JSON-semantics walker in).
+//! * [`platform`]: the two clocks (monotonic for timers, wall for expiry and the wire) and
+//!   the CSPRNG the machine's ids come from.
 
 #[allow(unused_imports)]
 use crate::prelude::*;
@@ -16,6 +18,7 @@ mod convert;
 mod driver;
 mod heap;
 mod options;
+mod platform;
 
 /// A Rust panic (a bug: nothing external may cause one) traps, so the JS call that hit it
 /// throws a `RuntimeError: unreachable`. Formatting no message keeps core's panic-message
