@@ -579,10 +579,6 @@ impl Machine {
             }
             _ => match field("pendingActionId") {
                 Some(pending_action_id) => {
-                    let timeout = self
-                        .gov_config()
-                        .map_or(120_000.0, |g| g.approval_timeout_ms);
-                    let interval = self.gov_config().map_or(3_000.0, |g| g.poll_interval_ms);
                     let guardian = Guardian {
                         pending_action_id: pending_action_id.clone(),
                         status: "pending".into(),
@@ -591,17 +587,7 @@ impl Machine {
                         c.status = ToolCallStatus::ApprovalRequested;
                         c.guardian = Some(guardian);
                     });
-                    if let Some(g) = self.gov.as_mut() {
-                        let wait = Wait {
-                            pending_action_id,
-                            deadline: now_ms + timeout,
-                            next_poll: now_ms + interval,
-                            polling: None,
-                            cursor: None,
-                            warned: false,
-                        };
-                        g.waits.insert(call_id, wait);
-                    }
+                    self.gov_start_wait(call_id, pending_action_id, now_ms);
                 }
                 None => self.gov_check_failed(
                     &call_id,
@@ -754,8 +740,9 @@ impl Machine {
         self.check_step_complete(now_ms);
     }
 
-    /// A restored call held for a reviewer (state.rs): poll again, with a full timeout.
-    pub(super) fn gov_resume_wait(&mut self, call_id: String, action: String, now_ms: f64) {
+    /// Wait for a reviewer's decision on `call_id` (held as `action`): poll until the approval
+    /// timeout. Also a restored held call (state.rs), which gets a full timeout again.
+    pub(super) fn gov_start_wait(&mut self, call_id: String, action: String, now_ms: f64) {
         let timeout = self
             .gov_config()
             .map_or(120_000.0, |g| g.approval_timeout_ms);

@@ -59,7 +59,7 @@ impl Machine {
     pub(super) fn gov_cancel_wait(&mut self, _call_id: &str) {}
 
     /// A restored reviewer hold: never, as there is no governance option to restore it with.
-    pub(super) fn gov_resume_wait(&mut self, _call_id: String, _action: String, _now_ms: f64) {}
+    pub(super) fn gov_start_wait(&mut self, _call_id: String, _action: String, _now_ms: f64) {}
 
     pub(super) fn gov_abandon_turn(&mut self) {}
 

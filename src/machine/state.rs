@@ -385,7 +385,7 @@ impl Machine {
                 pending_high: 0,
             });
             for (call_id, action) in held {
-                self.gov_resume_wait(call_id, action, now_ms);
+                self.gov_start_wait(call_id, action, now_ms);
             }
             if announce {
                 self.emit(Effect::StreamingChanged(true));
