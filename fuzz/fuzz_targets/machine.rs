@@ -11,11 +11,11 @@
 //! session token is in no effect but a request's Authorization header.
 #![no_main]
 
+use kapa_agent_wasm::json;
 use kapa_agent_wasm::machine::{Effect, Machine, Now, ReqId};
 use kapa_agent_wasm::messages::{AgentMessage, ContentBlock};
 use kapa_agent_wasm::options::{Config, GovernanceConfig, GovernanceMode, ToolSpec};
 use libfuzzer_sys::fuzz_target;
-use serde_json::json;
 
 const TOKEN: &str = "tok-SECRET-fz";
 
@@ -226,11 +226,11 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
             11 => {
-                let ok = input.byte().unwrap_or(0) & 1 == 0;
-                let outcome = if ok {
-                    Ok(json!({"r": 1}))
-                } else {
-                    Err("boom".to_owned())
+                // A value, `undefined` (no result), or a throw.
+                let outcome = match input.byte().unwrap_or(0) % 3 {
+                    0 => Ok(Some(json!({"r": 1}))),
+                    1 => Ok(None),
+                    _ => Err("boom".to_owned()),
                 };
                 let duration = f64::from(input.byte().unwrap_or(0));
                 if let Some(id) = input.pick(&calls).cloned() {
