@@ -53,13 +53,16 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
-# Coverage-guided fuzzing (scripts/fuzz.sh) needs the pinned nightly above and cargo-fuzz; the
+# For the tests only (scripts/test.sh sets KAPA_SETUP_TESTS=1; the demo does not need them):
+# coverage-guided fuzzing (scripts/fuzz.sh) needs the pinned nightly above and cargo-fuzz; the
 # dependency audit needs cargo-audit. Each cargo install takes a few minutes on 2 cores, once.
-if ! cargo fuzz --version >/dev/null 2>&1; then
-  say "installing cargo-fuzz (a few minutes)"
-  cargo install cargo-fuzz --locked
-fi
-if ! cargo audit --version >/dev/null 2>&1; then
-  say "installing cargo-audit (a few minutes)"
-  cargo install cargo-audit --locked
+if [ "${KAPA_SETUP_TESTS:-}" = 1 ]; then
+  if ! cargo fuzz --version >/dev/null 2>&1; then
+    say "installing cargo-fuzz (a few minutes)"
+    cargo install cargo-fuzz --locked
+  fi
+  if ! cargo audit --version >/dev/null 2>&1; then
+    say "installing cargo-audit (a few minutes)"
+    cargo install cargo-audit --locked
+  fi
 fi

@@ -8,6 +8,7 @@
 # Installs what is missing first (scripts/setup.sh). Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export KAPA_SETUP_TESTS=1 # also the fuzzing and audit tools
 source scripts/setup.sh
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
