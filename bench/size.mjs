@@ -1,7 +1,7 @@
 // What the .wasm is made of: a named twin of the shipped module (the cargo artifact through
 // wasm-bindgen and the same wasm-opt -Oz, keeping the name section), measured with twiggy,
 // grouped by where the code comes from. Prints a Markdown table; --json prints the groups.
-//   node size.mjs            (npm run size; needs `cargo install twiggy` and a release build,
+//   node size.mjs [--governance]  (npm run size; needs `cargo install twiggy` and a release build,
 //                             e.g. bash ../scripts/build-pkg.sh)
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
@@ -10,7 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-const artifact = join(root, 'target/wasm32-unknown-unknown/release/kapa_agent_wasm.wasm');
+// The main entry's module, or the governance entry's with --governance (scripts/build-pkg.sh
+// keeps both cargo artifacts in target/pkg-artifacts/).
+const name = process.argv.includes('--governance') ? 'kapa_agent_wasm_governance' : 'kapa_agent_wasm';
+const artifact = join(root, `target/pkg-artifacts/${name}.wasm`);
 const wasmOpt = join(root, 'scripts/node_modules/.bin/wasm-opt');
 if (!existsSync(artifact)) throw new Error(`no ${artifact}: run bash scripts/build-pkg.sh first`);
 const dir = mkdtempSync(join(tmpdir(), 'kapa-size-'));
@@ -43,12 +46,13 @@ for (const line of csv.trim().split('\n').slice(1)) {
   // CSV: a name with a comma or quote is quoted, its quotes doubled.
   const m = line.match(/^(?:"((?:[^"]|"")*)"|([^,]*)),(\d+),/);
   if (!m) continue;
-  const name = m[1] !== undefined ? m[1].replace(/""/g, '"') : m[2];
+  // The nightly build's names carry crate hashes (`kapa_agent_wasm[43e0…]::`): dropped.
+  const name = (m[1] !== undefined ? m[1].replace(/""/g, '"') : m[2]).replace(/\[[0-9a-f]{16}\]/g, '');
   const bytes = m[3];
   const g = GROUPS.find(([, re]) => re.test(name))[0];
   sizes.set(g, sizes.get(g) + Number(bytes));
 }
-const shipped = readFileSync(join(root, 'pkg/kapa_agent_wasm_bg.wasm'));
+const shipped = readFileSync(join(root, `pkg/${name}_bg.wasm`));
 const gz = gzipSync(shipped, { level: 9 }).length;
 const code = [...sizes].filter(([g]) => !g.startsWith('names')).reduce((n, [, b]) => n + b, 0);
 if (process.argv.includes('--json')) {

@@ -43,6 +43,9 @@ build_wasm() { # <out-name> <cargo features, comma-separated, may be empty>
   [ -n "${features#,}" ] && args+=(--features "${features#,}")
   wasm-pack --log-level warn build --release --target web --out-dir pkg --out-name "$1" --no-pack . \
     -- "${args[@]}"
+  # The cargo artifact, before wasm-bindgen, for `cd bench && npm run size` (twiggy).
+  mkdir -p target/pkg-artifacts
+  cp "${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/release/kapa_agent_wasm.wasm" "target/pkg-artifacts/$1.wasm"
   scripts/node_modules/.bin/wasm-opt "pkg/$1_bg.wasm" -Oz --enable-bulk-memory \
     --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
     --enable-reference-types --enable-multivalue --strip-debug --strip-producers \
