@@ -50,6 +50,14 @@ build_wasm() { # <out-name> <cargo features, comma-separated, may be empty>
     --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
     --enable-reference-types --enable-multivalue --strip-debug --strip-producers \
     -o "pkg/$1_bg.wasm"
+  # Imports and exports renamed to one or two letters, in the .wasm and in the glue
+  # (pkg-template/minify-names.mjs says why and checks the result).
+  scripts/node_modules/.bin/wasm-opt "pkg/$1_bg.wasm" --minify-imports-and-exports-and-modules \
+    --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+    --enable-mutable-globals --enable-reference-types --enable-multivalue \
+    -o "pkg/$1_bg.wasm" > "pkg/$1.names.json"
+  node pkg-template/minify-names.mjs "pkg/$1.js" "pkg/$1.names.json"
+  rm "pkg/$1.names.json"
 }
 build_wasm kapa_agent_wasm ""
 build_wasm kapa_agent_wasm_governance governance
@@ -57,9 +65,9 @@ build_wasm kapa_agent_wasm_governance governance
 cp pkg-template/index.d.ts pkg-template/governance.d.ts pkg-template/README.md pkg/
 # Each entry's one JS file: the entry (pkg-template/index.js and lib/) with wasm-bindgen's glue
 # and its snippets, bundled, so that a page needs one JS request besides its .wasm and the
-# .wasm fetch starts as soon as it runs. Minified with names kept, so `Agent.name` and stack
-# traces read as in the source; the target is the oldest browsers that run the entry as written
-# (private methods). Bundlers minify again anyway. The readable sources are pkg-template/,
+# .wasm fetch starts as soon as it runs. Minified without --keep-names (its `name` calls cost
+# 2 KB gzip): pkg-template/index.js names the exported classes itself. The target is the
+# oldest browsers that run the entry as written (private methods). Bundlers minify again anyway. The readable sources are pkg-template/,
 # src/wasm/*.js and wasm-bindgen's output.
 # The two entries are two bundles of the same sources, with its glue and its .wasm's file name
 # (KAPA_WASM, a string literal in the output, which bundlers follow) and KAPA_GOVERNANCE, which
@@ -67,7 +75,7 @@ cp pkg-template/index.d.ts pkg-template/governance.d.ts pkg-template/README.md p
 bundle() { # <glue out-name> <governance: true|false> <output>
   scripts/node_modules/.bin/esbuild pkg-template/index.js --bundle --format=esm \
     --alias:kapa-agent-wasm-glue="./pkg/$1.js" --define:KAPA_WASM="\"./$1_bg.wasm\"" \
-    --define:KAPA_GOVERNANCE="$2" --minify --keep-names \
+    --define:KAPA_GOVERNANCE="$2" --minify \
     --target=chrome84,firefox90,safari15,node20 --log-level=warning --outfile="pkg/$3"
 }
 bundle kapa_agent_wasm false index.js

@@ -69,7 +69,7 @@ test('packed package: name, exports and a shipped .d.ts', async () => {
   assert.ok(fs.existsSync(path.join(here, 'node_modules', 'kapa-agent-wasm', types)), `${types} is shipped`);
 });
 
-test('shipped JS: no top-level await, nothing bundlers cannot follow, minified with names kept', async () => {
+test('shipped JS: no top-level await, nothing bundlers cannot follow, minified, the public names kept', async () => {
   const pkg = path.join(here, 'node_modules', 'kapa-agent-wasm');
   const mod = await import('kapa-agent-wasm');
   assert.equal(mod.Agent.name, 'Agent');
@@ -99,6 +99,21 @@ test('shipped JS: no top-level await, nothing bundlers cannot follow, minified w
   }
   // The entry still fails es2020's check with a top-level await in it (the check can fail).
   await assert.rejects(transform('await 0; export {}', { format: 'esm', target: 'es2020', logLevel: 'silent' }), /Top-level await/);
+});
+
+test('imports and exports of each .wasm are minified, in the .wasm and in its entry', () => {
+  const pkg = path.join(here, 'node_modules', 'kapa-agent-wasm');
+  for (const [file, wasm] of [['index.js', 'kapa_agent_wasm_bg.wasm'], ['governance.js', 'kapa_agent_wasm_governance_bg.wasm']]) {
+    const mod = new WebAssembly.Module(fs.readFileSync(path.join(pkg, wasm)));
+    const imports = WebAssembly.Module.imports(mod);
+    assert.ok(imports.length > 20, `${wasm} imports functions`);
+    assert.deepEqual([...new Set(imports.map((i) => i.module))], ['a'], `${wasm} imports from one module`);
+    for (const i of imports) assert.ok(i.name.length <= 2, `${wasm} import ${i.name}`);
+    for (const e of WebAssembly.Module.exports(mod)) assert.ok(e.name.length <= 2, `${wasm} export ${e.name}`);
+    const entry = fs.readFileSync(path.join(pkg, file), 'utf8');
+    assert.doesNotMatch(entry, /__wbg_\w+_[0-9a-f]{16}/, `${file}: wasm-bindgen's hashed import names are gone`);
+    assert.doesNotMatch(entry, /wasm_bindgen_[0-9a-f]{16}/, `${file}: closure exports' type names are gone`);
+  }
 });
 
 test('the shipped files name no path of the machine that built them', () => {
