@@ -1,7 +1,8 @@
 //! The global allocator: the `talc` crate (the shipped .wasm is `no_std`; talc is 1.8 KiB gzip
 //! smaller than dlmalloc, the one std uses on wasm32), counting the bytes it has live, so the
-//! benchmark can tell whether `resetConversation()` gives back what a conversation took. (A wasm memory never shrinks:
-//! its size says how much the module once needed, not what it holds now.)
+//! benchmark can tell whether `resetConversation()` gives back what a conversation took. (A
+//! wasm memory never shrinks: its size says how much the module once needed, not what it
+//! holds now.)
 
 #[allow(unused_imports)]
 use crate::prelude::*;
