@@ -34,6 +34,18 @@ ready.catch(() => {}); // reported to whoever awaits it, or through the calls th
 
 const freed = () => new Error('This agent was freed');
 
+/** The methods of the Rust agent's one entry point, `call(op, a, b)` (src/wasm/agent.rs). */
+const SEND = 0, STOP = 1, RESET = 2, APPROVE = 3, REJECT = 4, SET_OPTIONS = 5, MESSAGES = 6,
+  STREAMING = 7, THREAD_ID = 8, FLUSH = 9, EXPORT = 10, RESTORE = 11, CLEAR_SESSION = 12,
+  LIST = 13, RESUME = 14, DELETE = 15;
+
+/** A rejected promise with a TypeError (the methods that answer promises never throw). */
+const refuse = (message) => Promise.reject(new TypeError(message));
+
+/** The `threadId` of resumeThread / deleteThread, or a rejection naming the method. */
+const threadIdOf = (method, id) =>
+  typeof id === 'string' && id !== '' ? null : refuse(`${method}(threadId): threadId must be a non-empty string`);
+
 /** The Rust heap's live bytes (null before the module is ready); for the benchmark. */
 export const heapBytes = () => (glue ? glue.__heapBytes() : null);
 /** The size of the wasm memory (null before the module is ready); for the benchmark. */
@@ -141,7 +153,7 @@ export class Agent {
         onMessagesChange(messages);
       } finally {
         const statuses = statusesOf(messages);
-        const streaming = this.#inner?.getIsStreaming();
+        const streaming = this.#inner?.call(STREAMING);
         if (!streaming || statuses !== this.#statuses) p()?.settled();
         else p()?.streamed();
         this.#statuses = statuses;
@@ -203,7 +215,7 @@ export class Agent {
 
   /** Restores `state` into the Rust agent; a refusal discards it (never a throw here). */
   #restore(inner, state, announce, late = false) {
-    const why = late && this.#touched ? 'conversation_changed' : inner.restoreState(state, announce);
+    const why = late && this.#touched ? 'conversation_changed' : inner.call(RESTORE, state, announce);
     if (why === undefined) return;
     if (why !== 'conversation_changed') this.#persist?.remove();
     this.#emit({
@@ -219,7 +231,7 @@ export class Agent {
   /** `exportState()` (STATE.md): the conversation as JSON data, to give back as
    * `initialState`. Before the module is ready: the state it will restore (or an empty one). */
   exportState() {
-    if (this.#inner) return this.#inner.exportState();
+    if (this.#inner) return this.#inner.call(EXPORT);
     if (this.#exported) return this.#exported;
     return this.#pending ? JSON.parse(JSON.stringify(this.#pending)) : emptyState(...this.#ids);
   }
@@ -255,30 +267,30 @@ export class Agent {
   sendMessage(text) {
     if (typeof text !== 'string') throw new TypeError('sendMessage(text): text must be a string');
     if (text.trim() !== '') this.#touched = true;
-    if (this.#inner) return this.#inner.sendMessage(text);
-    return this.#later((inner) => inner.sendMessage(text));
+    if (this.#inner) return this.#inner.call(SEND, text);
+    return this.#later((inner) => inner.call(SEND, text));
   }
 
   stopGeneration() {
-    this.#run((inner) => inner.stopGeneration());
+    this.#run((inner) => inner.call(STOP));
   }
 
   resetConversation() {
     this.#touched = true;
     this.#pending = null;
     this.#run((inner) => {
-      if (!this.#persist) return inner.resetConversation();
-      this.#persist.quietly(() => inner.resetConversation());
+      if (!this.#persist) return inner.call(RESET);
+      this.#persist.quietly(() => inner.call(RESET));
       this.#persist.remove();
     });
   }
 
   approveToolCall(id) {
-    this.#run((inner) => inner.approveToolCall(id));
+    this.#run((inner) => inner.call(APPROVE, id));
   }
 
   rejectToolCall(id) {
-    this.#run((inner) => inner.rejectToolCall(id));
+    this.#run((inner) => inner.call(REJECT, id));
   }
 
   updateOptions(partial) {
@@ -290,41 +302,54 @@ export class Agent {
     if (this.#persist) this.#hook(js);
     this.#options = merged;
     this.#onEvent = js.onEvent;
-    this.#run((inner) => inner.setOptions(config, js));
+    this.#run((inner) => inner.call(SET_OPTIONS, config, js));
   }
 
   getMessages() {
-    return this.#inner ? this.#inner.getMessages() : this.#messages;
+    return this.#inner ? this.#inner.call(MESSAGES) : this.#messages;
   }
 
   getIsStreaming() {
-    return this.#inner ? this.#inner.getIsStreaming() : false;
+    return this.#inner ? this.#inner.call(STREAMING) : false;
   }
 
   getThreadId() {
-    return this.#inner ? this.#inner.getThreadId() : this.#threadId;
+    return this.#inner ? this.#inner.call(THREAD_ID) : this.#threadId;
   }
 
   clearSession() {
     this.#persist?.remove();
-    this.#run((inner) => inner.clearSession());
+    this.#run((inner) => inner.call(CLEAR_SESSION));
   }
 
   listThreads(params) {
-    return this.#later((inner) => inner.listThreads(params));
+    if (params !== undefined && params !== null && typeof params !== 'object') {
+      return refuse('listThreads(params): params must be an object');
+    }
+    const limit = params == null ? undefined : read(params, 'limit');
+    const cursor = params == null ? undefined : read(params, 'cursor');
+    if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1 && limit <= 1e6)) {
+      return refuse('listThreads: limit must be a positive whole number');
+    }
+    if (cursor != null && typeof cursor !== 'string') return refuse('listThreads: cursor must be a string');
+    return this.#later((inner) => inner.call(LIST, limit, cursor ?? undefined));
   }
 
   resumeThread(threadId) {
     this.#touched = true;
-    return this.#later((inner) => inner.resumeThread(threadId));
+    return threadIdOf('resumeThread', threadId) ?? this.#later((inner) => inner.call(RESUME, threadId));
   }
 
   deleteThread(threadId) {
-    return this.#later((inner) => inner.deleteThread(threadId));
+    return threadIdOf('deleteThread', threadId) ?? this.#later((inner) => inner.call(DELETE, threadId));
   }
 
   flushGovernance(options) {
-    return this.#later((inner) => inner.flushGovernance(options));
+    const ms = read(options ?? {}, 'timeoutMs');
+    if (ms !== undefined && !(typeof ms === 'number' && ms >= 0 && ms < Infinity)) {
+      return refuse('flushGovernance: timeoutMs must be a non-negative number');
+    }
+    return this.#later((inner) => inner.call(FLUSH, ms));
   }
 
   /** Releases the agent now: aborts its request, tools and timers. Later calls do nothing,
@@ -336,9 +361,9 @@ export class Agent {
     this.#persist?.close();
     for (const [type, fn] of this.#pagehide ?? []) globalThis.removeEventListener(type, fn, true);
     if (inner) {
-      this.#exported = inner.exportState();
-      this.#messages = inner.getMessages();
-      this.#threadId = inner.getThreadId();
+      this.#exported = inner.call(EXPORT);
+      this.#messages = inner.call(MESSAGES);
+      this.#threadId = inner.call(THREAD_ID);
       this.#inner = null;
       inner.free(); // may call back into this agent (abort listeners): it is already freed
     } else {

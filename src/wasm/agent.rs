@@ -10,7 +10,7 @@ use alloc::rc::Rc;
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 
-use super::convert::{error, get, type_error};
+use super::convert::{error, type_error};
 use super::driver::{
     drive, flush_governance, history_error, messages_array, now, shutdown, watch_visibility, Inner,
 };
@@ -59,123 +59,111 @@ impl Agent {
         Ok(Agent { inner })
     }
 
-    /// Send a user message and run the agent loop; resolves when the turn ends.
-    #[wasm_bindgen(js_name = sendMessage)]
-    pub fn send_message(&self, text: JsValue) -> Result<Promise, JsValue> {
-        let Some(text) = text.as_string() else {
-            return Err(type_error("sendMessage(text): text must be a string"));
-        };
-        if self.inner.closed.get() {
-            return Ok(Promise::reject(&error("This agent was freed")));
+    /// Every method of agent-core's `Agent` but the constructor, by number (`OP` in
+    /// `pkg-template/lib/agent.js`, which checked the arguments: error texts for the page's
+    /// mistakes are made there). One export instead of sixteen: each export costs a wrapper
+    /// in the glue and a shim in the module.
+    pub fn call(&self, op: u32, a: JsValue, b: JsValue) -> JsValue {
+        let inner = &self.inner;
+        let text = a.as_string();
+        let machine = || inner.machine.borrow_mut();
+        match op {
+            OP_SEND => return self.send_message(&text.unwrap_or_default()).into(),
+            OP_STOP => machine().stop(),
+            OP_RESET => machine().reset(),
+            OP_APPROVE | OP_REJECT => match text {
+                Some(id) if op == OP_APPROVE => machine().approve(&id, now()),
+                Some(id) => machine().reject(&id, now()),
+                None => return JsValue::UNDEFINED,
+            },
+            OP_SET_OPTIONS => {
+                // Options that did not come through the package entry are not applied.
+                if let Some(Parsed { config, js }) = read(&a, &b) {
+                    machine().set_config(config);
+                    *inner.js.borrow_mut() = js;
+                }
+                return JsValue::UNDEFINED;
+            }
+            OP_MESSAGES => return messages_array(inner),
+            OP_STREAMING => return JsValue::from_bool(inner.machine.borrow().is_streaming()),
+            OP_THREAD_ID => {
+                let machine = inner.machine.borrow();
+                return machine.thread_id().map_or(JsValue::NULL, JsValue::from_str);
+            }
+            OP_FLUSH => return flush_governance(inner, a.as_f64().unwrap_or(10_000.0)).into(),
+            OP_EXPORT => return super::convert::to_js(&inner.machine.borrow().export_state()),
+            OP_RESTORE => return self.restore_state(&a, b.is_truthy()),
+            OP_CLEAR_SESSION => {
+                machine().clear_session(); // nothing to perform
+                return JsValue::UNDEFINED;
+            }
+            OP_LIST => {
+                let limit = a.as_f64().map(|n| n as u32);
+                let started = machine().list_threads(limit, b.as_string(), now());
+                return self.history_promise(started, "").into();
+            }
+            OP_RESUME | OP_DELETE => {
+                let id = text.unwrap_or_default();
+                let started = if op == OP_RESUME {
+                    machine().resume_thread(&id, now())
+                } else {
+                    machine().delete_thread(&id, now())
+                };
+                return self.history_promise(started, &id).into();
+            }
+            _ => return JsValue::UNDEFINED,
         }
-        let started = self.inner.machine.borrow_mut().send_message(&text, now());
+        drive(inner);
+        JsValue::UNDEFINED
+    }
+}
+
+// The numbers of `Agent::call` (the same in pkg-template/lib/agent.js).
+const OP_SEND: u32 = 0;
+const OP_STOP: u32 = 1;
+const OP_RESET: u32 = 2;
+const OP_APPROVE: u32 = 3;
+const OP_REJECT: u32 = 4;
+const OP_SET_OPTIONS: u32 = 5;
+const OP_MESSAGES: u32 = 6;
+const OP_STREAMING: u32 = 7;
+const OP_THREAD_ID: u32 = 8;
+const OP_FLUSH: u32 = 9;
+const OP_EXPORT: u32 = 10;
+const OP_RESTORE: u32 = 11;
+const OP_CLEAR_SESSION: u32 = 12;
+const OP_LIST: u32 = 13;
+const OP_RESUME: u32 = 14;
+const OP_DELETE: u32 = 15;
+
+impl Agent {
+    /// Send a user message and run the agent loop; resolves when the turn ends.
+    fn send_message(&self, text: &str) -> Promise {
+        if self.inner.closed.get() {
+            return Promise::reject(&error("This agent was freed"));
+        }
+        let started = self.inner.machine.borrow_mut().send_message(text, now());
         match started {
-            Ok(None) => Ok(Promise::resolve(&JsValue::UNDEFINED)),
-            Err(Busy) => Ok(Promise::reject(&error(
+            Ok(None) => Promise::resolve(&JsValue::UNDEFINED),
+            Err(Busy) => Promise::reject(&error(
                 "A response is already streaming: wait for it to finish or call stopGeneration() first",
-            ))),
+            )),
             Ok(Some(turn)) => {
                 let inner = self.inner.clone();
                 let promise = Promise::new(&mut |resolve, _reject| {
                     inner.turns.borrow_mut().insert(turn, resolve);
                 });
                 drive(&self.inner);
-                Ok(promise)
+                promise
             }
         }
-    }
-
-    /// Abort the current response; open tool calls become `stopped`.
-    #[wasm_bindgen(js_name = stopGeneration)]
-    pub fn stop_generation(&self) {
-        self.inner.machine.borrow_mut().stop();
-        drive(&self.inner);
-    }
-
-    /// Stop, clear the messages and the thread id. The session token is kept.
-    #[wasm_bindgen(js_name = resetConversation)]
-    pub fn reset_conversation(&self) {
-        self.inner.machine.borrow_mut().reset();
-        drive(&self.inner);
-    }
-
-    /// Approve a tool call that is `approval_requested`; otherwise nothing happens.
-    #[wasm_bindgen(js_name = approveToolCall)]
-    pub fn approve_tool_call(&self, id: JsValue) {
-        if let Some(id) = id.as_string() {
-            self.inner.machine.borrow_mut().approve(&id, now());
-            drive(&self.inner);
-        }
-    }
-
-    /// Reject a tool call that is `approval_requested`; otherwise nothing happens.
-    #[wasm_bindgen(js_name = rejectToolCall)]
-    pub fn reject_tool_call(&self, id: JsValue) {
-        if let Some(id) = id.as_string() {
-            self.inner.machine.borrow_mut().reject(&id, now());
-            drive(&self.inner);
-        }
-    }
-
-    /// `updateOptions`: the entry merged and checked the options; this swaps them in
-    /// without resetting.
-    #[wasm_bindgen(js_name = setOptions)]
-    pub fn set_options(&self, config: JsValue, js: JsValue) -> Result<(), JsValue> {
-        let Parsed { config, js } = read(&config, &js).ok_or_else(not_checked)?;
-        self.inner.machine.borrow_mut().set_config(config);
-        *self.inner.js.borrow_mut() = js;
-        Ok(())
-    }
-
-    /// The current messages (the same array until something changes).
-    #[wasm_bindgen(js_name = getMessages)]
-    pub fn get_messages(&self) -> JsValue {
-        messages_array(&self.inner)
-    }
-
-    #[wasm_bindgen(js_name = getIsStreaming)]
-    pub fn get_is_streaming(&self) -> bool {
-        self.inner.machine.borrow().is_streaming()
-    }
-
-    #[wasm_bindgen(js_name = getThreadId)]
-    pub fn get_thread_id(&self) -> JsValue {
-        self.inner
-            .machine
-            .borrow()
-            .thread_id()
-            .map_or(JsValue::NULL, JsValue::from_str)
-    }
-
-    /// Wait until every queued governance audit event was delivered: resolves `true` once the
-    /// queue is empty, `false` when `timeoutMs` (default 10 000) passes first. Never hangs.
-    #[wasm_bindgen(js_name = flushGovernance)]
-    pub fn flush_governance(&self, options: JsValue) -> Result<Promise, JsValue> {
-        let timeout = get(&options, "timeoutMs");
-        let timeout_ms = match timeout.as_f64() {
-            _ if timeout.is_undefined() => 10_000.0,
-            Some(ms) if ms.is_finite() && ms >= 0.0 => ms,
-            _ => {
-                return Err(type_error(
-                    "flushGovernance: timeoutMs must be a non-negative number",
-                ))
-            }
-        };
-        Ok(flush_governance(&self.inner, timeout_ms))
-    }
-
-    /// `exportState()` (STATE.md): the conversation as JSON data; no token, no `context`.
-    #[wasm_bindgen(js_name = exportState)]
-    pub fn export_state(&self) -> JsValue {
-        super::convert::to_js(&self.inner.machine.borrow().export_state())
     }
 
     /// Restore a state the package entry checked: quietly (`announce` false, right after
     /// construction) or delivering it through the callbacks. Answers `undefined`, or why the
     /// state was refused (`"conversation_changed"` when the conversation changed first).
-    #[wasm_bindgen(js_name = restoreState)]
-    pub fn restore_state(&self, state: JsValue, announce: bool) -> JsValue {
-        let Ok(value) = super::convert::from_js(&state) else {
+    fn restore_state(&self, state: &JsValue, announce: bool) -> JsValue {
+        let Ok(value) = super::convert::from_js(state) else {
             return JsValue::from_str("not JSON data");
         };
         let done = self
@@ -191,12 +179,6 @@ impl Agent {
                 JsValue::from_str("conversation_changed")
             }
         }
-    }
-
-    /// Forget the cached session token; the next request fetches a new one.
-    #[wasm_bindgen(js_name = clearSession)]
-    pub fn clear_session(&self) {
-        self.inner.machine.borrow_mut().clear_session();
     }
 
     fn history_promise(&self, started: Result<OpId, HistoryError>, thread_id: &str) -> Promise {
@@ -215,64 +197,6 @@ impl Agent {
                 promise
             }
         }
-    }
-
-    /// `listThreads({limit?, cursor?})` → `{threads, nextCursor}`.
-    #[wasm_bindgen(js_name = listThreads)]
-    pub fn list_threads(&self, params: JsValue) -> Promise {
-        let (limit, cursor) = if params.is_undefined() || params.is_null() {
-            (JsValue::UNDEFINED, JsValue::UNDEFINED)
-        } else if params.is_object() {
-            (get(&params, "limit"), get(&params, "cursor"))
-        } else {
-            return Promise::reject(&type_error("listThreads(params): params must be an object"));
-        };
-        let limit = match limit.as_f64() {
-            _ if limit.is_undefined() => None,
-            Some(n) if n >= 1.0 && crate::fmath::fract(n) == 0.0 && n <= 1_000_000.0 => {
-                Some(n as u32)
-            }
-            _ => {
-                return Promise::reject(&type_error(
-                    "listThreads: limit must be a positive whole number",
-                ))
-            }
-        };
-        let cursor = match cursor.as_string() {
-            _ if cursor.is_undefined() || cursor.is_null() => None,
-            Some(c) => Some(c),
-            None => return Promise::reject(&type_error("listThreads: cursor must be a string")),
-        };
-        let started = self
-            .inner
-            .machine
-            .borrow_mut()
-            .list_threads(limit, cursor, now());
-        self.history_promise(started, "")
-    }
-
-    /// Load a stored thread and make it the current conversation.
-    #[wasm_bindgen(js_name = resumeThread)]
-    pub fn resume_thread(&self, thread_id: JsValue) -> Promise {
-        let Some(id) = thread_id.as_string().filter(|s| !s.is_empty()) else {
-            return Promise::reject(&type_error(
-                "resumeThread(threadId): threadId must be a non-empty string",
-            ));
-        };
-        let started = self.inner.machine.borrow_mut().resume_thread(&id, now());
-        self.history_promise(started, &id)
-    }
-
-    /// Delete a stored thread; resets the conversation when it is the current one.
-    #[wasm_bindgen(js_name = deleteThread)]
-    pub fn delete_thread(&self, thread_id: JsValue) -> Promise {
-        let Some(id) = thread_id.as_string().filter(|s| !s.is_empty()) else {
-            return Promise::reject(&type_error(
-                "deleteThread(threadId): threadId must be a non-empty string",
-            ));
-        };
-        let started = self.inner.machine.borrow_mut().delete_thread(&id, now());
-        self.history_promise(started, &id)
     }
 }
 

@@ -289,3 +289,33 @@ test('history: getSessionToken failing rejects with an Error naming the session 
   await assert.rejects(agent.listThreads(), (e) => e instanceof Error && /session token/i.test(e.message) && /no session for you/.test(e.message));
   assert.equal(server.requests.length, 0);
 });
+
+test('history arguments the page got wrong: a TypeError rejection naming them, nothing sent', async () => {
+  const { agent, token } = makeAgent(server, { enableHistory: true });
+  const cases = [
+    [() => agent.listThreads(42), 'listThreads(params): params must be an object'],
+    [() => agent.listThreads(() => {}), 'listThreads(params): params must be an object'],
+    [() => agent.listThreads({ limit: 0 }), 'listThreads: limit must be a positive whole number'],
+    [() => agent.listThreads({ limit: 1.5 }), 'listThreads: limit must be a positive whole number'],
+    [() => agent.listThreads({ limit: '5' }), 'listThreads: limit must be a positive whole number'],
+    [() => agent.listThreads({ limit: 1_000_001 }), 'listThreads: limit must be a positive whole number'],
+    [() => agent.listThreads({ cursor: 7 }), 'listThreads: cursor must be a string'],
+    [() => agent.resumeThread(''), 'resumeThread(threadId): threadId must be a non-empty string'],
+    [() => agent.resumeThread(7), 'resumeThread(threadId): threadId must be a non-empty string'],
+    [() => agent.deleteThread(undefined), 'deleteThread(threadId): threadId must be a non-empty string'],
+  ];
+  for (const [call, message] of cases) {
+    const p = call();
+    assert.ok(p instanceof Promise, message);
+    await assert.rejects(p, (e) => e instanceof TypeError && e.message === message);
+  }
+  assert.equal(token.calls, 0);
+  assert.equal(server.requests.length, 0);
+  // The accepted edges: null params and cursor, the largest limit.
+  server.queue('listThreads', reply(200, { threads: [], next_cursor: null }));
+  server.queue('listThreads', reply(200, { threads: [], next_cursor: null }));
+  await agent.listThreads(null);
+  await agent.listThreads({ limit: 1_000_000, cursor: null });
+  assert.equal(server.requestsTo('listThreads').length, 2);
+  assert.match(server.requestsTo('listThreads')[1].url, /limit=1000000/);
+});

@@ -4,6 +4,15 @@
 
 const enc = new TextEncoder();
 
+// The raw Rust agent has one entry point, `call(op, a, b)` (src/wasm/agent.rs; the package's
+// lib/agent.js gives it agent-core's method names): the scenarios use the names.
+const OPS = { sendMessage: 0, stopGeneration: 1, resetConversation: 2, approveToolCall: 3, rejectToolCall: 4, getMessages: 6, getIsStreaming: 7, getThreadId: 8 };
+function api(raw) {
+  const agent = { free: () => raw.free() };
+  for (const [name, op] of Object.entries(OPS)) agent[name] = (a, b) => raw.call(op, a, b);
+  return agent;
+}
+
 function sse(events) {
   return events.map(([type, content]) => `event: ${type}\ndata: ${JSON.stringify(content)}\n\n`).join('');
 }
@@ -76,6 +85,7 @@ const textTurn = (text) => sse([['text_delta', { text }], ['done', { thread_id: 
 
 /** A tool that never settles: stop aborts its signal, marks it stopped, resolves sendMessage. */
 export async function scenarioStopAbortsTool(agent, state) {
+  agent = api(agent);
   const calls = stubFetch([toolTurn('slow')]);
   const done = agent.sendMessage('run slow');
   await waitFor(() => state.signal, 'execute to be called');
@@ -94,6 +104,7 @@ export async function scenarioStopAbortsTool(agent, state) {
 
 /** Callbacks that throw do not break the agent; later callbacks still fire. */
 export async function scenarioThrowingCallbacks(agent, log) {
+  agent = api(agent);
   stubFetch([textTurn('one'), textTurn('two')]);
   await agent.sendMessage('first');
   await agent.sendMessage('second');
@@ -104,6 +115,7 @@ export async function scenarioThrowingCallbacks(agent, log) {
 
 /** Callbacks and tools that call back into the agent. */
 export async function scenarioReentrancy(agent, state) {
+  agent = api(agent);
   stubFetch([toolTurn('reenter'), textTurn('after tool'), textTurn('from callback')]);
   await agent.sendMessage('go');
   check(state.inner instanceof Error, 'sendMessage from a tool rejects with an Error: ' + state.inner);
@@ -117,6 +129,7 @@ export async function scenarioReentrancy(agent, state) {
 
 /** Sync, async, throwing (non-Error) and non-JSON tools. */
 export async function scenarioToolResults(agent) {
+  agent = api(agent);
   const run = async (name) => {
     const calls = stubFetch([toolTurn(name), textTurn('ok')]);
     await agent.sendMessage('call ' + name);
@@ -138,6 +151,7 @@ export async function scenarioToolResults(agent) {
 
 /** free() mid-turn aborts the request and settles the sendMessage promise. */
 export async function scenarioFreeMidTurn(agent) {
+  agent = api(agent);
   const calls = stubFetch(['hang']);
   const done = agent.sendMessage('hello');
   await waitFor(() => calls.length === 1, 'the request to start');
@@ -148,6 +162,7 @@ export async function scenarioFreeMidTurn(agent) {
 
 /** The session token never reaches messages, events or error texts. */
 export async function scenarioTokenNotLeaked(agent, log) {
+  agent = api(agent);
   globalThis.fetch = async () => new Response('bad token secret-token', { status: 500 });
   await agent.sendMessage('hi');
   const everything = JSON.stringify([log.messages, log.events]);
@@ -182,9 +197,9 @@ export function makeReentrantOptions(state, getAgent) {
         description: 'calls back into the agent',
         parameters: { type: 'object' },
         execute: async () => {
-          state.messagesSeenInTool = getAgent().getMessages().length;
+          state.messagesSeenInTool = api(getAgent()).getMessages().length;
           try {
-            await getAgent().sendMessage('nested');
+            await api(getAgent()).sendMessage('nested');
           } catch (e) {
             state.inner = e;
           }
@@ -193,12 +208,12 @@ export function makeReentrantOptions(state, getAgent) {
       },
     ],
     onMessagesChange: (m) => {
-      state.getMessagesInCallback = getAgent().getMessages() === m;
+      state.getMessagesInCallback = api(getAgent()).getMessages() === m;
     },
     onEvent: (e) => {
       if (e.type === 'response_completed' && !state.secondTurn) {
         state.secondTurn = 'started';
-        getAgent().sendMessage('again').then(() => (state.secondTurn = 'done'));
+        api(getAgent()).sendMessage('again').then(() => (state.secondTurn = 'done'));
       }
     },
   });
