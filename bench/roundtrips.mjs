@@ -44,11 +44,13 @@ export async function measureRoundTrips({ latencyMs = latency, n = runs, log = c
   }
   const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const ready = median(samples.map((s) => s.readyAt));
-  // Navigation starts at 0 and the page's response ends after its round trip(s); a request
-  // whose start follows another's end is one more step of the chain.
+  // Navigation starts at 0 and the page's response ends after its round trip(s).
   const last = samples[samples.length - 1];
-  const rows = [{ name: '(page)', start: 0, end: last.nav }, ...last.resources];
-  const steps = rows.map((r) => ({ ...r, step: 1 + rows.filter((o) => o.end <= r.start + 1).length }));
+  const rows = [{ name: '(page)', start: 0, end: last.nav }, ...last.resources].sort((a, b) => a.start - b.start);
+  // One step more than the longest chain of requests that ended before it started (a request
+  // beside the chain, such as /favicon.ico, does not lengthen it).
+  const steps = [];
+  for (const r of rows) steps.push({ ...r, step: 1 + Math.max(0, ...steps.filter((o) => o.end <= r.start + 1).map((o) => o.step)) });
   const chain = Math.max(...steps.map((s) => s.step));
   log(`latency ${latencyMs} ms, ${n} runs, cache disabled`);
   for (const s of steps) log(`  step ${s.step}  ${s.name.padEnd(34)} start ${s.start.toFixed(0).padStart(5)} ms  end ${s.end.toFixed(0).padStart(5)} ms`);

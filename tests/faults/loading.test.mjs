@@ -85,3 +85,42 @@ test('a real module served with the wrong MIME type still loads, and the turn ru
   assert.equal(r.sent, 'resolved');
   assert.deepEqual(r.messages, ['user', 'assistant']);
 });
+
+// Issue 12: the page, the entry, then the .wasm — never a longer chain of requests, for either
+// entry. Measured as bench/roundtrips.mjs does (latency emulated, cache disabled): a request
+// is one step more than the longest chain of requests that ended before it started.
+for (const entry of ['index.js', 'governance.js']) {
+  test(`a plain page importing ${entry} reaches a ready Agent after at most 3 sequential requests`, async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 60, downloadThroughput: -1, uploadThroughput: -1 });
+    await page.route(`${server.base}/__chain/index.html`, (route) => route.fulfill({
+      status: 200,
+      headers: { 'content-type': 'text/html' },
+      body: `<!doctype html><script type="module">
+        import { Agent, ready } from '/pkg/${entry}';
+        new Agent({ projectId: 'p', integrationId: 'i', getSessionToken: async () => ({ token: 't', expiresAt: Date.now() + 3600e3 }),
+          onMessagesChange() {}, onStreamingChange() {} });
+        await ready;
+        window.DONE = true;
+      </script>`,
+    }));
+    await page.goto(`${server.base}/__chain/index.html`);
+    await page.waitForFunction(() => window.DONE, null, { timeout: 20000 });
+    const rows = await page.evaluate(() => [
+      { name: '(page)', start: 0, end: performance.getEntriesByType('navigation')[0].responseEnd },
+      ...performance.getEntriesByType('resource').map((e) => ({ name: new URL(e.name).pathname, start: e.startTime, end: e.responseEnd })),
+    ]);
+    await context.close();
+    // Its step: one more than the longest chain of requests that ended before it started.
+    rows.sort((a, b) => a.start - b.start);
+    const steps = [];
+    for (const r of rows) steps.push({ ...r, step: 1 + Math.max(0, ...steps.filter((o) => o.end <= r.start + 1).map((o) => o.step)) });
+    const names = steps.map((s) => `${s.step}: ${s.name}`).join(', ');
+    assert.ok(steps.some((s) => s.name.endsWith('.wasm')), `the .wasm was fetched (${names})`);
+    assert.ok(Math.max(...steps.map((s) => s.step)) <= 3, `at most 3 sequential requests: ${names}`);
+  });
+}
