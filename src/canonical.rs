@@ -120,7 +120,11 @@ pub fn sha256_hex(data: &[u8]) -> String {
             *x = x.wrapping_add(y);
         }
     }
-    h.iter().map(|x| format!("{x:08x}")).collect()
+    let mut hex = String::with_capacity(64);
+    for x in h {
+        crate::text::push_hex(&mut hex, x.into(), 8, false);
+    }
+    hex
 }
 
 /// Kaplaix's `argumentsHash`: SHA-256 of the canonical JSON of the arguments.

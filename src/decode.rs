@@ -110,7 +110,8 @@ impl Frame {
                 let mut body = &s[1..s.len() - 1];
                 raw.push('"');
                 if halves.lead_low != 0 {
-                    raw.push_str(&format!("\\u{:04x}", halves.lead_low));
+                    raw.push_str("\\u");
+                    crate::text::push_hex(&mut raw, halves.lead_low.into(), 4, false);
                     body = body.get(3..).unwrap_or_default();
                 }
                 if halves.trail_high != 0 {
@@ -118,7 +119,8 @@ impl Frame {
                 }
                 raw.push_str(body);
                 if halves.trail_high != 0 {
-                    raw.push_str(&format!("\\u{:04x}", halves.trail_high));
+                    raw.push_str("\\u");
+                    crate::text::push_hex(&mut raw, halves.trail_high.into(), 4, false);
                 }
                 raw.push_str("\"}");
                 raw.into()

@@ -93,6 +93,7 @@ pub mod protocol;
 pub mod rng;
 pub mod schema;
 pub mod small_map;
+pub mod text;
 pub mod time;
 
 #[cfg(target_arch = "wasm32")]

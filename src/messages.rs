@@ -234,7 +234,7 @@ impl AgentMessage {
             let text = if blocks.is_empty() {
                 error_text.to_owned()
             } else {
-                format!("\n\n{error_text}")
+                ["\n\n", error_text].concat()
             };
             content.push_str(&text);
             blocks.push(ContentBlock::Text { content: text });

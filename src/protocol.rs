@@ -39,19 +39,22 @@ pub fn encode_component(s: &str) -> String {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
             out.push(b as char);
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            out.push('%');
+            crate::text::push_hex(&mut out, b.into(), 2, true);
         }
     }
     out
 }
 
 fn agent_url(config: &Config, tail: &str) -> String {
-    format!(
-        "{}/agent/v1/projects/{}/agent/{}",
+    [
         config.base_url.trim_end_matches('/'),
-        encode_component(&config.project_id),
-        tail
-    )
+        "/agent/v1/projects/",
+        &encode_component(&config.project_id),
+        "/agent/",
+        tail,
+    ]
+    .concat()
 }
 
 /// What a chat request carries as `input`.
@@ -122,7 +125,7 @@ pub fn chat_body(config: &Config, thread_id: Option<&str>, input: &ChatInput) ->
 
 /// Headers common to every authenticated request.
 fn auth_headers(token: &str) -> Vec<(&'static str, String)> {
-    vec![("Authorization", format!("Bearer {token}"))]
+    vec![("Authorization", ["Bearer ", token].concat())]
 }
 
 /// The chat request for one attempt.
@@ -166,25 +169,31 @@ pub fn history_request(config: &Config, call: &HistoryCall, token: &str) -> Http
         HistoryCall::List { limit, cursor } => {
             let mut query = Vec::new();
             if let Some(l) = limit {
-                query.push(format!("limit={l}"));
+                query.push(["limit=", &crate::text::uint((*l).into())].concat());
             }
             if let Some(c) = cursor {
-                query.push(format!("cursor={}", encode_component(c)));
+                query.push(["cursor=", &encode_component(c)].concat());
             }
             let q = if query.is_empty() {
                 String::new()
             } else {
-                format!("?{}", query.join("&"))
+                ["?", &query.join("&")].concat()
             };
-            ("GET", agent_url(config, &format!("threads/{q}")))
+            ("GET", agent_url(config, &["threads/", &q].concat()))
         }
         HistoryCall::Get { thread_id } => (
             "GET",
-            agent_url(config, &format!("threads/{}/", encode_component(thread_id))),
+            agent_url(
+                config,
+                &["threads/", &encode_component(thread_id), "/"].concat(),
+            ),
         ),
         HistoryCall::Delete { thread_id } => (
             "DELETE",
-            agent_url(config, &format!("threads/{}/", encode_component(thread_id))),
+            agent_url(
+                config,
+                &["threads/", &encode_component(thread_id), "/"].concat(),
+            ),
         ),
     };
     let mut headers = auth_headers(token);

@@ -100,7 +100,26 @@ pub fn format_rfc3339(ms: f64) -> String {
         rem / 1000 % 60,
         rem % 1000,
     );
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}Z")
+    // As `format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}Z")` (tested), without
+    // core::fmt: a negative year keeps its sign within the four places.
+    let mut out = String::with_capacity(24);
+    if y < 0 {
+        out.push('-');
+    }
+    crate::text::push_uint(&mut out, y.unsigned_abs(), if y < 0 { 3 } else { 4 });
+    for (sep, n, width) in [
+        ('-', i64::from(mo), 2),
+        ('-', i64::from(d), 2),
+        ('T', h, 2),
+        (':', mi, 2),
+        (':', s, 2),
+        ('.', milli, 3),
+    ] {
+        out.push(sep);
+        crate::text::push_uint(&mut out, n as u64, width);
+    }
+    out.push('Z');
+    out
 }
 
 /// Parse an RFC 3339 timestamp such as `2026-03-17T09:54:51.165812Z` or `…+02:00`.
@@ -187,6 +206,47 @@ pub fn parse_retry_after(value: &str, now_ms: f64) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What format_rfc3339 wrote with `format!` before it was written without core::fmt.
+    fn with_format(ms: f64) -> String {
+        let ms = if ms.is_finite() {
+            crate::fmath::floor(ms) as i64
+        } else {
+            0
+        };
+        let (days, rem) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
+        let (y, mo, d) = civil_from_days(days);
+        let (h, mi, s, milli) = (
+            rem / 3_600_000,
+            rem / 60_000 % 60,
+            rem / 1000 % 60,
+            rem % 1000,
+        );
+        format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}Z")
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn rfc3339_text_matches_format(ms in -1.0e15f64..1.0e15) {
+            proptest::prop_assert_eq!(format_rfc3339(ms), with_format(ms));
+        }
+    }
+
+    #[test]
+    fn rfc3339_text_edges_match_format() {
+        for ms in [
+            0.0,
+            -1.0,
+            1.5,
+            -62_167_219_200_001.0,
+            -62_135_596_800_000.0,
+            253_402_300_799_999.0,
+            253_402_300_800_000.0,
+            f64::NAN,
+        ] {
+            assert_eq!(format_rfc3339(ms), with_format(ms), "{ms}");
+        }
+    }
 
     #[test]
     fn rfc3339_known_values() {

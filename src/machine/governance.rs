@@ -21,6 +21,7 @@ use crate::canonical::arguments_hash;
 use crate::messages::{Guardian, ToolCallStatus};
 use crate::options::{GovernanceConfig, GovernanceMode};
 use crate::protocol::{encode_component, HttpRequest};
+use crate::text::uint;
 use crate::time::{format_rfc3339, parse_retry_after};
 
 /// The package version, sent in `x-kaplaix-sdk` and identity events.
@@ -107,10 +108,10 @@ fn envelope_text(status: u16, body: &str) -> String {
     let code = error.and_then(|e| e.get("code")).and_then(Value::as_str);
     let message = error.and_then(|e| e.get("message")).and_then(Value::as_str);
     match (code, message) {
-        (Some(c), Some(m)) => format!("{c}: {m}"),
+        (Some(c), Some(m)) => [c, ": ", m].concat(),
         (Some(c), None) => c.to_owned(),
         (None, Some(m)) => m.to_owned(),
-        (None, None) => format!("HTTP {status}"),
+        (None, None) => ["HTTP ", &uint(status.into())].concat(),
     }
 }
 
@@ -136,12 +137,12 @@ impl Machine {
 
     fn gov_url(&self, path: &str) -> String {
         let endpoint = self.gov_config().map_or("", |g| g.endpoint.as_str());
-        format!("{}{path}", endpoint.trim_end_matches('/'))
+        [endpoint.trim_end_matches('/'), path].concat()
     }
 
     fn gov_request(&self, method: &'static str, path: &str, body: Option<String>) -> HttpRequest {
         let mut headers = vec![
-            ("x-kaplaix-sdk", format!("kapa-agent-wasm/{SDK_VERSION}")),
+            ("x-kaplaix-sdk", ["kapa-agent-wasm/", SDK_VERSION].concat()),
             ("x-kaplaix-framework", "kapa-agent".to_owned()),
             ("x-kaplaix-agent-version", self.config.model.clone()),
         ];
@@ -267,9 +268,16 @@ impl Machine {
             });
         }
         if let Some(category) = dropped {
-            self.gov_warn(format!(
-                "governance queue full ({MAX_QUEUE} events): dropped the oldest, a {category} event"
-            ));
+            self.gov_warn(
+                [
+                    "governance queue full (",
+                    &uint(MAX_QUEUE as u64),
+                    " events): dropped the oldest, a ",
+                    category,
+                    " event",
+                ]
+                .concat(),
+            );
         }
         self.gov_pump(now_ms);
     }
@@ -323,7 +331,7 @@ impl Machine {
         };
         let payload = jv!({
             "approverId": approver,
-            "scope": format!("tool:{name}"),
+            "scope": ["tool:", name].concat(),
             "decision": if approved { "approved" } else { "rejected" },
         });
         self.gov_event("approval", payload, Some(name), initiator, now_ms);
@@ -404,7 +412,7 @@ impl Machine {
                 let event = g.queue.remove(i);
                 let category = event.map_or("", |e| e.category);
                 let text = envelope_text(outcome.unwrap_or(0), body);
-                self.gov_warn(format!("governance event dropped ({category}): {text}"));
+                self.gov_warn(["governance event dropped (", category, "): ", &text].concat());
                 self.gov_pump(now_ms);
             }
             Some(wait) => {
@@ -474,18 +482,32 @@ impl Machine {
         };
         let name = call.name.clone();
         if self.gov_config().is_some_and(|g| g.fail_on_circuit_open) {
-            self.gov_warn(format!(
-                "policy check for {name} failed: {why}; denied (failOnCircuitOpen)"
-            ));
+            self.gov_warn(
+                [
+                    "policy check for ",
+                    &name,
+                    " failed: ",
+                    why,
+                    "; denied (failOnCircuitOpen)",
+                ]
+                .concat(),
+            );
             self.gov_deny(
                 call_id,
-                &format!("Denied: the policy check failed ({why})"),
+                &["Denied: the policy check failed (", why, ")"].concat(),
                 now_ms,
             );
         } else {
-            self.gov_warn(format!(
-                "policy check for {name} failed: {why}; proceeding without it"
-            ));
+            self.gov_warn(
+                [
+                    "policy check for ",
+                    &name,
+                    " failed: ",
+                    why,
+                    "; proceeding without it",
+                ]
+                .concat(),
+            );
             self.proceed_call(call_id, now_ms);
         }
     }
@@ -559,23 +581,30 @@ impl Machine {
         let rule_text = || {
             let rule = rule_id
                 .as_deref()
-                .map_or(String::new(), |r| format!(" rule {r}"));
+                .map_or(String::new(), |r| [" rule ", r].concat());
             let reason = reason
                 .as_deref()
-                .map_or(String::new(), |r| format!(": {r}"));
-            format!("policy{rule}{reason}")
+                .map_or(String::new(), |r| [": ", r].concat());
+            ["policy", &rule, &reason].concat()
         };
         match (decision.as_str(), mode) {
             ("ALLOW", _) => self.proceed_call(&call_id, now_ms),
             (_, GovernanceMode::LogOnly) => {
-                self.gov_warn(format!(
-                    "{name}: {decision} by {} (log_only: proceeding)",
-                    rule_text()
-                ));
+                self.gov_warn(
+                    [
+                        &name,
+                        ": ",
+                        &decision,
+                        " by ",
+                        &rule_text(),
+                        " (log_only: proceeding)",
+                    ]
+                    .concat(),
+                );
                 self.proceed_call(&call_id, now_ms);
             }
             ("DENY", _) | ("REQUIRE_APPROVAL", GovernanceMode::Block) => {
-                self.gov_deny(&call_id, &format!("Denied by {}", rule_text()), now_ms)
+                self.gov_deny(&call_id, &["Denied by ", &rule_text()].concat(), now_ms)
             }
             _ => match field("pendingActionId") {
                 Some(pending_action_id) => {
@@ -610,10 +639,11 @@ impl Machine {
             return;
         };
         let path = match cursor {
-            Some(c) => format!(
-                "/v1/guardian/pending-actions?limit=100&cursor={}",
-                encode_component(&c)
-            ),
+            Some(c) => [
+                "/v1/guardian/pending-actions?limit=100&cursor=",
+                &encode_component(&c),
+            ]
+            .concat(),
             None => "/v1/guardian/pending-actions?limit=100".to_owned(),
         };
         let req = self.fresh_id();
@@ -656,9 +686,14 @@ impl Machine {
             if !w.warned {
                 w.warned = true;
                 let text = status.map_or_else(|| body.to_owned(), |s| envelope_text(s, body));
-                self.gov_warn(format!(
-                    "could not read the reviewer's decision: {text}; still waiting"
-                ));
+                self.gov_warn(
+                    [
+                        "could not read the reviewer's decision: ",
+                        &text,
+                        "; still waiting",
+                    ]
+                    .concat(),
+                );
             }
             return;
         };
@@ -710,8 +745,12 @@ impl Machine {
                     jv!({"toolName": name, "toolCallId": call_id, "decision": "rejected"}),
                 );
                 self.gov_approval(&name, false, Some(text("decidedBy")), now_ms);
-                let reason = text("reason").map_or(String::new(), |r| format!(": {r}"));
-                self.gov_deny(&call_id, &format!("Rejected by a reviewer{reason}"), now_ms);
+                let reason = text("reason").map_or(String::new(), |r| [": ", &r].concat());
+                self.gov_deny(
+                    &call_id,
+                    &["Rejected by a reviewer", &reason].concat(),
+                    now_ms,
+                );
             }
             Some("expired") => {
                 self.gov_end_wait(&call_id);
@@ -857,7 +896,7 @@ impl Machine {
             }
             self.gov_error(
                 &call_id,
-                &format!("No reviewer decision within {secs} s"),
+                &["No reviewer decision within ", &uint(secs), " s"].concat(),
                 now_ms,
             );
         }

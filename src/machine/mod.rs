@@ -26,6 +26,7 @@ use crate::protocol::{
 };
 use crate::rng::Rng;
 use crate::schema;
+use crate::text::uint;
 pub use crate::time::Now;
 
 // Without the `governance` feature, the same hooks as no-ops (the plain package entry).
@@ -787,7 +788,7 @@ impl Machine {
                     }
                 }
                 Err(cause) => {
-                    let text = format!("Could not get a session token: {}", m.scrub(&cause));
+                    let text = ["Could not get a session token: ", &m.scrub(&cause)].concat();
                     m.fail_waiting_for_token(&text);
                 }
             }
@@ -870,7 +871,9 @@ impl Machine {
             for r in &m.requests {
                 match r.state {
                     ReqState::Backoff { until } if until <= now_ms => due.push(r.id),
-                    ReqState::InFlight | ReqState::Streaming if r.last_activity + idle <= now_ms => {
+                    ReqState::InFlight | ReqState::Streaming
+                        if r.last_activity + idle <= now_ms =>
+                    {
                         silent.push((r.id, r.state == ReqState::Streaming))
                     }
                     _ => {}
@@ -882,23 +885,31 @@ impl Machine {
             let secs = crate::fmath::round(idle / 1000.0) as u64;
             for (req, streaming) in silent {
                 if streaming {
-                    m.fail_request(req, format!("The response stalled: no data for {secs} s"));
+                    m.fail_request(
+                        req,
+                        ["The response stalled: no data for ", &uint(secs), " s"].concat(),
+                    );
                     continue;
                 }
                 // Nothing came back at all: like a network error, retried within the budget.
                 m.emit(Effect::CancelFetch { req });
-                let Some(i) = m.request_index(req) else { continue };
+                let Some(i) = m.request_index(req) else {
+                    continue;
+                };
                 if !m.retry_later(i, None, now_ms) {
-                    let text = format!("Network error: no response within {secs} s");
+                    let text = ["Network error: no response within ", &uint(secs), " s"].concat();
                     m.fail_request(req, text);
                 }
             }
             if m.token_fetching && m.token_since + m.config.token_timeout_ms <= now_ms {
                 m.token_fetching = false;
                 let secs = crate::fmath::round(m.config.token_timeout_ms / 1000.0) as u64;
-                let text = format!(
-                    "Could not get a session token: getSessionToken() did not settle within {secs} s"
-                );
+                let text = [
+                    "Could not get a session token: getSessionToken() did not settle within ",
+                    &uint(secs),
+                    " s",
+                ]
+                .concat();
                 m.fail_waiting_for_token(&text);
             }
         });
@@ -918,7 +929,7 @@ impl Machine {
                 return;
             }
             if !m.retry_later(i, None, now_ms) {
-                let text = format!("Network error: {}", m.scrub(detail));
+                let text = ["Network error: ", &m.scrub(detail)].concat();
                 m.fail_request(req, text);
             }
         });
@@ -959,10 +970,13 @@ impl Machine {
                 }
                 return;
             }
-            let failure = format!(
-                "Agent request failed: {status} {}",
-                truncate_chars(body, MAX_BODY_IN_ERROR)
-            )
+            let failure = [
+                "Agent request failed: ",
+                &uint(status.into()),
+                " ",
+                truncate_chars(body, MAX_BODY_IN_ERROR),
+            ]
+            .concat()
             .trim_end()
             .to_owned();
             match status {
@@ -1298,14 +1312,14 @@ impl Machine {
             };
             let (name, arguments) = (call.name.clone(), call.arguments.clone());
             let check = match self.config.tool(&name) {
-                None => Err(format!("Unknown tool: {name}")),
+                None => Err(["Unknown tool: ", &name].concat()),
                 Some(tool) => schema::validate_with(
                     &tool.parameters,
                     &arguments,
                     self.pattern_matcher.as_deref(),
                 )
                 .map(|()| tool.needs_approval)
-                .map_err(|e| format!("Invalid arguments for tool {name}: {e}")),
+                .map_err(|e| ["Invalid arguments for tool ", &name, ": ", &e].concat()),
             };
             match check {
                 Err(error) => {

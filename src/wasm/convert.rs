@@ -143,7 +143,7 @@ fn walk(v: &JsValue, stack: &mut Vec<JsValue>) -> Result<Option<Value>, String> 
         if let Some(f) = to_json.dyn_ref::<js_sys::Function>() {
             let replaced = f
                 .call0(v)
-                .map_err(|e| format!("toJSON() threw: {}", error_text(&e)))?;
+                .map_err(|e| ["toJSON() threw: ", &error_text(&e)].concat())?;
             stack.push(v.clone());
             let r = walk(&replaced, stack);
             stack.pop();
@@ -165,7 +165,7 @@ fn walk(v: &JsValue, stack: &mut Vec<JsValue>) -> Result<Option<Value>, String> 
         for key in keys.iter() {
             let Some(k) = key.as_string() else { continue };
             let item = Reflect::get(v, &key)
-                .map_err(|e| format!("reading \"{k}\" threw: {}", error_text(&e)))?;
+                .map_err(|e| ["reading \"", &k, "\" threw: ", &error_text(&e)].concat())?;
             if let Some(val) = walk(&item, stack)? {
                 out.push((k, val));
             }

@@ -629,9 +629,14 @@ fn get_token(inner: &Rc<Inner>) {
 
 fn token_result(inner: &Inner, result: Result<JsValue, JsValue>) {
     let result = match result {
-        Ok(v) => from_js(&v)
-            .map_err(|e| format!("getSessionToken() resolved to a value that is not JSON: {e}")),
-        Err(e) => Err(format!("getSessionToken() failed: {}", error_text(&e))),
+        Ok(v) => from_js(&v).map_err(|e| {
+            [
+                "getSessionToken() resolved to a value that is not JSON: ",
+                &e,
+            ]
+            .concat()
+        }),
+        Err(e) => Err(["getSessionToken() failed: ", &error_text(&e)].concat()),
     };
     inner.machine.borrow_mut().handle_token(result, now());
 }
@@ -821,7 +826,7 @@ fn run_tool(inner: &Rc<Inner>, call_id: String, name: String, arguments: Value) 
                 drop(js);
                 inner.machine.borrow_mut().handle_tool_result(
                     &call_id,
-                    Err(format!("Unknown tool: {name}")),
+                    Err(["Unknown tool: ", &name].concat()),
                     0.0,
                     now(),
                 );
@@ -845,7 +850,7 @@ fn run_tool(inner: &Rc<Inner>, call_id: String, name: String, arguments: Value) 
                     if inner.tools.borrow_mut().remove(&call_id).is_some() && !inner.closed.get() {
                         inner.machine.borrow_mut().handle_tool_result(
                             &call_id,
-                            Err(format!("Invalid arguments for tool {name}: {e}")),
+                            Err(["Invalid arguments for tool ", &name, ": ", &e].concat()),
                             0.0,
                             now(),
                         );
@@ -869,7 +874,7 @@ fn run_tool(inner: &Rc<Inner>, call_id: String, name: String, arguments: Value) 
         }
         let outcome = match outcome {
             Ok(v) => from_js_opt(&v)
-                .map_err(|e| format!("The tool's result is not JSON-serialisable: {e}")),
+                .map_err(|e| ["The tool's result is not JSON-serialisable: ", &e].concat()),
             Err(e) => Err(error_text(&e)),
         };
         inner
@@ -917,7 +922,7 @@ async fn validate_standard(schema: &JsValue, args: &JsValue) -> Result<JsValue, 
                 if path.is_empty() {
                     message
                 } else {
-                    format!("{}: {message}", path.join("."))
+                    [&path.join("."), ": ", &message].concat()
                 }
             })
             .collect();
