@@ -21,7 +21,7 @@ export async function snapshotPkg(pkgSrc = defaultSrc, pkgCopy = defaultCopy) {
       try {
         cpSync(pkgSrc, pkgCopy, { recursive: true });
         const after = statSync(join(pkgSrc, 'kapa_agent_wasm_bg.wasm')).mtimeMs;
-        if (before === after && NEED.every((f) => existsSync(join(pkgCopy, f)))) return statSync(join(pkgCopy, 'kapa_agent_wasm_bg.wasm')).mtime;
+        if (before === after && NEED.every((f) => existsSync(join(pkgCopy, f)))) return new Date(before); // when the .wasm was built (the copy's mtime is the copy's time)
       } catch { /* mid-rebuild */ }
     }
     if (attempt === 0) console.error(`waiting for ${pkgSrc} (build it with bash scripts/build-pkg.sh)…`);
