@@ -12,7 +12,7 @@ import { build } from 'esbuild';
 import { startServer } from './lib/server.mjs';
 import { scalingSvg } from './lib/chart.mjs';
 import { median } from './lib/suite.mjs';
-import { snapshotPkg, pkgCopy } from './lib/snapshot.mjs';
+import { snapshotPkg, pkgCopy, basePkgCopy } from './lib/snapshot.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
@@ -30,6 +30,9 @@ const cfg = {
   contenders: process.env.CONTENDERS ? process.env.CONTENDERS.split(',') : undefined,
   warmTurns: envNum('WARM_TURNS', 0),
   warmupTurns: envNum('WARMUP_TURNS', 30),
+  // BASELINE_PKG (an absolute path to an older build's pkg/ directory) adds the contender
+  // "ours, baseline" (key 'base'), snapshotted to build/base-pkg and run like 'ours'.
+  baseline: !!process.env.BASELINE_PKG,
 };
 const coldSamples = envNum('COLD_SAMPLES', 7);
 const runtimes = (process.env.RUNTIMES || 'node,chromium').split(',');
@@ -37,6 +40,12 @@ const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
 const log = (m) => console.error(m);
 const started = performance.now();
 const pkgBuilt = await snapshotPkg();
+const baselinePkg = process.env.BASELINE_PKG ? resolve(process.env.BASELINE_PKG) : null;
+const baseBuilt = baselinePkg ? await snapshotPkg(baselinePkg, basePkgCopy) : null;
+// The baseline's commit, when its pkg/ sits in a git checkout (best effort: the checkout may
+// have changed since the build).
+let baseCommit = null;
+if (baselinePkg) try { baseCommit = execFileSync('git', ['-C', dirname(baselinePkg), 'rev-parse', '--short', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim(); } catch {}
 
 // ---- the machine -------------------------------------------------------------------------
 const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
@@ -48,6 +57,7 @@ const machine = {
   date: new Date().toISOString(),
   pkgBuilt: pkgBuilt.toISOString(),
   loadavg: readFileSync('/proc/loadavg', 'utf8').trim(),
+  ...(baselinePkg ? { baseline: { pkg: baselinePkg, commit: baseCommit, built: baseBuilt.toISOString() } } : {}),
 };
 
 // ---- package size --------------------------------------------------------------------------
@@ -82,7 +92,7 @@ function runNode() {
 async function runChromium() {
   await build({ entryPoints: [join(here, 'web/peer-entry.mjs')], bundle: true, format: 'esm', platform: 'browser',
     outfile: join(here, 'build/peer.mjs'), logLevel: 'warning', minify: true });
-  const server = await startServer(root, pkgCopy);
+  const server = await startServer(root, pkgCopy, baselinePkg ? basePkgCopy : null);
   const browser = await chromium.launch({
     executablePath: chromiumPath,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -139,6 +149,27 @@ function tables(results, size) {
     const c = w.contenders;
     md.push(`| ${w.label} | ${r.runtime} | ${us(c.ours)} | ${us(c.limit)} | ${us(c.peer)} | ${fx(w.oursOverLimit)} | ${fx(w.oursOverPeer)} | ${f(c.ours?.callsPerRead, 3)} | ${f(c.peer?.callsPerRead, 1)} | ${c.ours?.samples.length ?? '–'} |`);
   }
+  if (results.some((r) => r.baseMemory || Object.values(r.workloads).some((w) => w.contenders.base))) {
+    const b = machine.baseline;
+    md.push('', '### Ours vs baseline per delta (paired ratio)', '');
+    md.push(`The baseline is an older build of the package (\`BASELINE_PKG=${b.pkg}\`${b.commit ? `, checkout at ${b.commit}` : ''}), loaded from its own files in the same process and run through the same workloads and timed section as ours, right after it in each round; the ratio is the median of the per-round ratios.`, '');
+    md.push('| workload | runtime | ours | baseline | ours/baseline (paired) | rounds |');
+    md.push('|---|---|--:|--:|--:|--:|');
+    for (const id of ids) for (const r of results) {
+      const w = r.workloads[id]; if (!w?.contenders.base) continue;
+      const c = w.contenders;
+      md.push(`| ${w.label} | ${r.runtime} | ${us(c.ours)} | ${us(c.base)} | ${fx(w.oursOverBase)} | ${c.ours?.samples.length ?? '–'} / ${c.base.samples.length} |`);
+    }
+    const kib = (v) => (v == null ? '–' : `${(v / 1024).toFixed(1)} KiB`);
+    const mib = (v) => (v == null ? '–' : `${(v / 1048576).toFixed(2)} MiB`);
+    md.push('', `Memory, ours vs baseline (${results.find((r) => r.memory)?.memory.turns ?? '–'}-turn conversations as in the memory table below; the baseline's run follows ours on its own freshly loaded module, in the same JS heap; – where the baseline package has no probe):`, '');
+    md.push('| runtime | package | Rust heap: start | after the turns | after reset | after as many more | after reset | wasm memory: after the turns | after as many more | ms per turn |');
+    md.push('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|');
+    for (const r of results) for (const [who, m] of [['ours', r.memory], ['baseline', r.baseMemory]]) {
+      if (!m) continue;
+      md.push(`| ${r.runtime} | ${who} | ${kib(m.start.heapBytes)} | ${kib(m.after1.heapBytes)} | ${kib(m.reset1.heapBytes)} | ${kib(m.after2.heapBytes)} | ${kib(m.reset2.heapBytes)} | ${mib(m.after1.wasmBytes)} | ${mib(m.after2.wasmBytes)} | ${f(m.msPerTurn1, 3)} |`);
+    }
+  }
   md.push('', '### Variants on the long answer (µs per delta, median)', '');
   md.push('| workload | runtime | ours, record framing | ours, SSE framing | ours, `throttleMs: 16` | peer, React-like state (structuredClone per change) |');
   md.push('|---|---|--:|--:|--:|--:|');
@@ -190,6 +221,12 @@ function tables(results, size) {
     };
     flat('Per delta at 1,000 earlier messages ≤ 1.2× the smallest case', 'earlier-1', 'earlier-100', 'earlier-1000', '1 message', '100');
     flat('Per delta at 1 MiB answers ≤ 1.2× the smallest case', 'size-1k', 'size-100k', 'size-1m', '1 KiB', '100 KiB');
+    const withBase = ws.filter((w) => w.contenders.ours && w.contenders.base && w.oursOverBase != null);
+    if (withBase.length) {
+      const worstB = withBase.reduce((a, w) => (w.oursOverBase > (a?.oursOverBase ?? 0) ? w : a), null);
+      T.push([`Per delta within 10 % of the baseline (${r.runtime})`, `worst ${fx(worstB.oursOverBase)} (${worstB.id}); ${withBase.map((w) => `${w.id} ${fx(w.oursOverBase)}`).join(', ')}`,
+        mark(withBase.every((w) => w.oursOverBase <= 1.1 && !w.contenders.ours.timedOut))]);
+    }
     const lw = r.workloads['long-1k']?.contenders;
     if (lw?.ours) T.push([`One onMessagesChange per network read at most (${r.runtime})`, `${f(lw.ours.callsPerRead, 3)} calls per read`, mark(lw.ours.callsPerRead <= 1.02)]);
     if (lw?.oursThrottle) {
@@ -222,7 +259,7 @@ mkdirSync(join(here, 'results'), { recursive: true });
 const seconds = (performance.now() - started) / 1000;
 writeFileSync(join(here, 'results/results.json'), JSON.stringify({ machine, cfg, coldSamples, seconds, size, targets: list, warnings, results }, null, 1));
 writeFileSync(join(here, 'results/scaling.svg'), scalingSvg(results));
-const machineMd = `Run ${machine.date.slice(0, 16).replace('T', ' ')} UTC on ${machine.nproc} × ${machine.cpu} (\`nproc\` ${machine.nproc}; load average at start ${machine.loadavg.split(' ').slice(0, 3).join(' ')}), Node ${machine.node}, Chromium ${machine.chromium ?? '–'} headless; package built ${machine.pkgBuilt.slice(0, 16).replace('T', ' ')} UTC; ${cfg.rounds} rounds after ${cfg.warmupTurns} warm-up turns per contender, ${cfg.gcEach ? `gc() before every sample${cfg.warmTurns ? ` then ${cfg.warmTurns} untimed turn(s)` : ''}` : 'no forced GC between samples'}; ${coldSamples} cold samples; ${seconds.toFixed(0)} s in all.`;
+const machineMd = `Run ${machine.date.slice(0, 16).replace('T', ' ')} UTC on ${machine.nproc} × ${machine.cpu} (\`nproc\` ${machine.nproc}; load average at start ${machine.loadavg.split(' ').slice(0, 3).join(' ')}), Node ${machine.node}, Chromium ${machine.chromium ?? '–'} headless; package built ${machine.pkgBuilt.slice(0, 16).replace('T', ' ')} UTC; ${machine.baseline ? `baseline package ${machine.baseline.pkg}${machine.baseline.commit ? ` (checkout at ${machine.baseline.commit})` : ''}; ` : ''}${cfg.rounds} rounds after ${cfg.warmupTurns} warm-up turns per contender, ${cfg.gcEach ? `gc() before every sample${cfg.warmTurns ? ` then ${cfg.warmTurns} untimed turn(s)` : ''}` : 'no forced GC between samples'}; ${coldSamples} cold samples; ${seconds.toFixed(0)} s in all.`;
 const full = `${machineMd}\n\n## Targets\n\n${targets}\n\n## Results\n\n![per-delta time vs earlier messages and vs answer size](../bench/results/scaling.svg)\n\n${md}\n${warnings.length ? `\nWarnings:\n${warnings.map((w) => `- ${w}`).join('\n')}\n` : ''}`;
 writeFileSync(join(here, 'results/results.md'), full);
 console.log(machineMd + '\n\n' + targets + '\n\n' + md + (warnings.length ? `\n\nWarnings:\n${warnings.join('\n')}` : ''));

@@ -33,12 +33,14 @@ export function buildWorkloads() {
   return w;
 }
 
-const STREAM_OF = { ours: 'ours', oursSse: 'oursSse', oursThrottle: 'ours', limit: 'limit', peer: 'peer', peerReact: 'peer' };
+// 'base' is "ours, baseline": the optional older package (env.base), run exactly as 'ours'.
+const STREAM_OF = { ours: 'ours', base: 'ours', oursSse: 'oursSse', oursThrottle: 'ours', limit: 'limit', peer: 'peer', peerReact: 'peer' };
 async function runOne(env, wl, who, limitMs) {
   const streams = wl.streams[STREAM_OF[who]];
   const base = { streams, earlier: wl.earlier, tools: wl.tools, limitMs };
   switch (who) {
     case 'ours': return runOurs(env.Agent, base);
+    case 'base': return runOurs(env.base.Agent, base);
     case 'oursSse': return runOurs(env.Agent, { ...base, sse: true });
     case 'oursThrottle': return runOurs(env.Agent, { ...base, throttleMs: 16 });
     case 'limit': return runLimit(base);
@@ -52,7 +54,8 @@ const streams = (wl, who) => wl.streams[STREAM_OF[who]];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * env: { Agent, ai, memory(): {wasmBytes, jsHeapBytes, note}, gc?(), log(msg), runtime }
+ * env: { Agent, ai, memory(): {wasmBytes, jsHeapBytes, note}, gc?(), log(msg), runtime,
+ *        base?: { Agent, memory() } (the baseline package, lib/baseline.mjs) }
  * cfg: { rounds, cellBudgetMs, only?: [workload ids], memTurns }
  */
 export async function runSuite(env, cfg) {
@@ -63,16 +66,22 @@ export async function runSuite(env, cfg) {
   const every = buildWorkloads(); // encodes every stream: built once
   const all = every.filter((w) => !cfg.only || cfg.only.includes(w.id));
   if (cfg.contenders) for (const w of all) w.contenders = w.contenders.filter((c) => cfg.contenders.includes(c));
+  // The baseline runs wherever 'ours' runs, right after it in the rotation (so the two are
+  // back to back in most rounds and their per-round ratio pairs up).
+  const withBase = !!env.base && (!cfg.contenders || cfg.contenders.includes('base'));
+  if (withBase) for (const w of all) { const i = w.contenders.indexOf('ours'); if (i >= 0) w.contenders.splice(i + 1, 0, 'base'); }
   const out = { runtime: env.runtime, rounds, workloads: {}, warnings: [] };
 
   // Memory first, on the freshly loaded module, so its wasm memory figures are not the
   // high-water mark of the workloads below.
   if (cfg.memTurns) out.memory = await memoryRun(env, cfg.memTurns, log);
+  // The baseline's, on its own freshly loaded module (its own wasm memory; the JS heap is shared).
+  if (cfg.memTurns && withBase) out.baseMemory = await memoryRun({ ...env, runtime: `${env.runtime} baseline`, Agent: env.base.Agent, memory: env.base.memory }, cfg.memTurns, log);
 
   // Warm up every contender (JIT, wasm tier-up) on the tool turn and short answers.
   const warm = all.find((w) => w.id === 'tools') || all[0];
   const short = every.find((w) => w.id === 'size-1k');
-  for (const who of ['ours', 'limit', 'peer']) {
+  for (const who of ['ours', ...(withBase ? ['base'] : []), 'limit', 'peer']) {
     await runOne(env, warm, who, 0);
     for (let i = 0; i < (cfg.warmupTurns ?? 0); i++) await runOne(env, short, who, 0);
   }
@@ -130,6 +139,7 @@ export async function runSuite(env, cfg) {
     };
     cell.oursOverLimit = paired(o, l);
     cell.oursOverPeer = paired(o, p);
+    if (cell.contenders.base) cell.oursOverBase = paired(o, cell.contenders.base);
     out.workloads[wl.id] = cell;
     log(`${env.runtime} ${wl.id}: ` + Object.entries(cell.contenders).map(([k, c]) => `${k} ${c.perDeltaUs?.toFixed(2)} µs/delta (n=${c.samples.length})`).join(', '));
   }

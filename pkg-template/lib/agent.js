@@ -48,8 +48,15 @@ const threadIdOf = (method, id) =>
 
 /** The Rust heap's live bytes (null before the module is ready); for the benchmark. */
 export const heapBytes = () => (glue ? glue.__heapBytes() : null);
-/** The size of the wasm memory (null before the module is ready); for the benchmark. */
-export const memoryBytes = () => (glue ? glue.initSync().memory.buffer.byteLength : null);
+/** The size of the wasm memory (null before the module is ready); for the benchmark. The
+ * module's exports are renamed at build time (scripts/build-pkg.sh), so the memory is found by
+ * its type, not by the name `memory`. */
+let wasmMemory = null;
+export const memoryBytes = () => {
+  if (!glue) return null;
+  wasmMemory ??= Object.values(glue.initSync()).find((v) => v instanceof WebAssembly.Memory);
+  return wasmMemory.buffer.byteLength;
+};
 
 /** `o[key]`, or undefined when the getter throws. */
 function read(o, key) {
