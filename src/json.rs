@@ -1177,8 +1177,11 @@ impl<'a> Parser<'a> {
                 Some(b'"') => {
                     self.string()?;
                 }
+                Some(b'-' | b'0'..=b'9') => {
+                    self.number_syntax()?;
+                }
                 _ => {
-                    self.value()?; // a number or a literal
+                    self.value()?; // a literal
                 }
             }
             // A value ended: close what it ends, or go on to the next member.
@@ -1405,8 +1408,26 @@ impl<'a> Parser<'a> {
     /// The next number as `JSON.parse` reads it: the correctly rounded double, `±Infinity`
     /// beyond the range, `0` / `-0` below it.
     fn number(&mut self) -> Result<f64, Error> {
-        let bytes = self.bytes();
         let start = self.pos;
+        let small = self.number_syntax()?;
+        let text = &self.text[start..self.pos];
+        if small {
+            // Up to 15 digits: exact in a double, no need for the general reader.
+            let digits = text.strip_prefix('-');
+            let mut n: u64 = 0;
+            for d in digits.unwrap_or(text).bytes() {
+                n = n * 10 + u64::from(d - b'0');
+            }
+            let x = n as f64;
+            return Ok(if digits.is_some() { -x } else { x });
+        }
+        Ok(crate::numtext::parse_f64(text))
+    }
+
+    /// Past the number here, checked against JSON's grammar without reading its value (what
+    /// [`Parser::skip`] needs); `true` when it is an integer of at most 15 digits.
+    fn number_syntax(&mut self) -> Result<bool, Error> {
+        let bytes = self.bytes();
         let digits = |p: &mut usize| {
             let from = *p;
             while bytes.get(*p).is_some_and(u8::is_ascii_digit) {
@@ -1415,8 +1436,7 @@ impl<'a> Parser<'a> {
             *p - from
         };
         let mut p = self.pos;
-        let negative = bytes.get(p) == Some(&b'-');
-        if negative {
+        if bytes.get(p) == Some(&b'-') {
             p += 1;
         }
         let int_start = p;
@@ -1444,19 +1464,7 @@ impl<'a> Parser<'a> {
             integer = false;
         }
         self.pos = p;
-        if integer && p - int_start <= 15 {
-            // Up to 15 digits: exact in a double, no need for the general reader.
-            let mut n: u64 = 0;
-            for &d in &bytes[int_start..p] {
-                n = n * 10 + u64::from(d - b'0');
-            }
-            let x = n as f64;
-            return Ok(if negative { -x } else { x });
-        }
-        // core's reader rounds correctly and gives ±inf and ±0 out of range.
-        self.text[start..p]
-            .parse::<f64>()
-            .map_err(|_| Error("invalid number"))
+        Ok(integer && p - int_start <= 15)
     }
 }
 
