@@ -706,9 +706,7 @@ pub fn js_number(x: f64) -> String {
 }
 
 /// Appends `x` as `JSON.stringify(x)` writes it: `null` when not finite, `0` for `-0`,
-/// otherwise ECMAScript `Number::toString(x)`: the shortest digits that read back as `x`
-/// (found by `zmij`, Schubfach), placed by ECMA-262's rules (plain up to 21 integer digits, `0.000001`
-/// down to 6 leading zeros, else `d.ddde±n`).
+/// otherwise ECMAScript `Number::toString(x)` ([`crate::numtext::write_finite`]).
 pub fn write_number(x: f64, out: &mut String) {
     use core::fmt::Write;
     if !x.is_finite() {
@@ -719,87 +717,13 @@ pub fn write_number(x: f64, out: &mut String) {
         out.push('0');
         return;
     }
-    // Whole numbers below 2^53 (most numbers a tool sees): their integer digits.
+    // Whole numbers below 2^53 (most numbers a tool sees): their integer digits, without a
+    // JS call.
     if x.abs() < 9_007_199_254_740_992.0 && (x as i64) as f64 == x {
         let _ = write!(out, "{}", x as i64);
         return;
     }
-    let mut buf = zmij::Buffer::new();
-    let text = buf.format_finite(x.abs()).as_bytes();
-    // zmij writes `d.ddd`, `ddd.d`, `0.000ddd` or `d.ddde±n`: collect the significant digits
-    // and the decimal exponent n (the value is 0.DIGITS × 10^n).
-    let mut digits = [0u8; 24];
-    let mut k = 0usize;
-    let mut n: i32 = 0;
-    let mut seen_point = false;
-    let mut i = 0;
-    while i < text.len() {
-        match text[i] {
-            b'.' => seen_point = true,
-            b'e' | b'E' => {
-                let mut exp: i32 = 0;
-                let mut neg = false;
-                for &c in &text[i + 1..] {
-                    match c {
-                        b'-' => neg = true,
-                        b'+' => {}
-                        d => exp = exp * 10 + i32::from(d - b'0'),
-                    }
-                }
-                n += if neg { -exp } else { exp };
-                break;
-            }
-            d => {
-                if k == 0 && d == b'0' {
-                    // A leading zero: before the point it is nothing; after it, it
-                    // moves the point.
-                    if seen_point {
-                        n -= 1;
-                    }
-                } else if k < digits.len() {
-                    digits[k] = d;
-                    k += 1;
-                    if !seen_point {
-                        n += 1;
-                    }
-                }
-            }
-        }
-        i += 1;
-    }
-    while k > 1 && digits[k - 1] == b'0' {
-        k -= 1;
-    }
-    if k == 0 {
-        out.push('0'); // not reached: a finite non-zero double has a non-zero digit
-        return;
-    }
-    let digits = core::str::from_utf8(&digits[..k]).unwrap_or("0");
-    let k = k as i32;
-    if x < 0.0 {
-        out.push('-');
-    }
-    if k <= n && n <= 21 {
-        out.push_str(digits);
-        out.extend(core::iter::repeat_n('0', (n - k) as usize));
-    } else if 0 < n && n <= 21 {
-        out.push_str(&digits[..n as usize]);
-        out.push('.');
-        out.push_str(&digits[n as usize..]);
-    } else if -6 < n && n <= 0 {
-        out.push_str("0.");
-        out.extend(core::iter::repeat_n('0', (-n) as usize));
-        out.push_str(digits);
-    } else {
-        out.push_str(&digits[..1]);
-        if k > 1 {
-            out.push('.');
-            out.push_str(&digits[1..]);
-        }
-        out.push('e');
-        out.push(if n > 0 { '+' } else { '-' });
-        let _ = write!(out, "{}", (n - 1).abs());
-    }
+    crate::numtext::write_finite(x, out);
 }
 
 /// Appends `s` as a JSON string literal, escaped as `JSON.stringify` escapes it.
