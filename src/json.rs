@@ -1309,7 +1309,7 @@ impl<'a> Parser<'a> {
         if !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
             return None;
         }
-        let lo = u32::from_str_radix(digits, 16).ok()?;
+        let lo = hex(digits);
         if !(0xDC00..=0xDFFF).contains(&lo) {
             return None;
         }
@@ -1326,7 +1326,7 @@ impl<'a> Parser<'a> {
             return Err(Error("invalid escape"));
         }
         self.pos += 4;
-        u32::from_str_radix(digits, 16).map_err(|_| Error("invalid escape"))
+        Ok(hex(digits))
     }
 
     /// The next number as `JSON.parse` reads it: the correctly rounded double, `±Infinity`
@@ -1390,6 +1390,13 @@ impl<'a> Parser<'a> {
         self.pos = p;
         Ok(integer && p - int_start <= 15)
     }
+}
+
+/// The value of hexadecimal digits (checked by the caller; anything else counts as 0).
+fn hex(digits: &str) -> u32 {
+    digits
+        .bytes()
+        .fold(0, |n, b| n * 16 + char::from(b).to_digit(16).unwrap_or(0))
 }
 
 /// The `text` member of the JSON object `object` (see [`Parser::text_member`]): the content

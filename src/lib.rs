@@ -94,6 +94,7 @@ pub mod protocol;
 pub mod rng;
 pub mod schema;
 pub mod small_map;
+mod text;
 pub mod time;
 
 #[cfg(target_arch = "wasm32")]

@@ -637,7 +637,7 @@ impl Machine {
     }
 
     fn finish_history(&mut self, op: OpId, call: HistoryCall, body: &str) {
-        let parsed: Option<Value> = if body.trim().is_empty() {
+        let parsed: Option<Value> = if crate::text::trim(body).is_empty() {
             Some(Value::Null)
         } else {
             crate::json::parse(body).ok()
@@ -962,9 +962,8 @@ impl Machine {
             let failure = format!(
                 "Agent request failed: {status} {}",
                 truncate_chars(body, MAX_BODY_IN_ERROR)
-            )
-            .trim_end()
-            .to_owned();
+            );
+            let failure = crate::text::trim_end(&failure).to_owned();
             match status {
                 401 if !m.requests[i].retried_401 => {
                     let r = &mut m.requests[i];
