@@ -706,9 +706,7 @@ pub fn js_number(x: f64) -> String {
 }
 
 /// Appends `x` as `JSON.stringify(x)` writes it: `null` when not finite, `0` for `-0`,
-/// otherwise ECMAScript `Number::toString(x)`: the shortest digits that read back as `x`
-/// (found by `zmij`, Schubfach), placed by ECMA-262's rules (plain up to 21 integer digits, `0.000001`
-/// down to 6 leading zeros, else `d.ddde±n`).
+/// otherwise ECMAScript `Number::toString(x)` ([`crate::numtext::write_finite`]).
 pub fn write_number(x: f64, out: &mut String) {
     use core::fmt::Write;
     if !x.is_finite() {
@@ -719,87 +717,13 @@ pub fn write_number(x: f64, out: &mut String) {
         out.push('0');
         return;
     }
-    // Whole numbers below 2^53 (most numbers a tool sees): their integer digits.
+    // Whole numbers below 2^53 (most numbers a tool sees): their integer digits, without a
+    // JS call.
     if x.abs() < 9_007_199_254_740_992.0 && (x as i64) as f64 == x {
         let _ = write!(out, "{}", x as i64);
         return;
     }
-    let mut buf = zmij::Buffer::new();
-    let text = buf.format_finite(x.abs()).as_bytes();
-    // zmij writes `d.ddd`, `ddd.d`, `0.000ddd` or `d.ddde±n`: collect the significant digits
-    // and the decimal exponent n (the value is 0.DIGITS × 10^n).
-    let mut digits = [0u8; 24];
-    let mut k = 0usize;
-    let mut n: i32 = 0;
-    let mut seen_point = false;
-    let mut i = 0;
-    while i < text.len() {
-        match text[i] {
-            b'.' => seen_point = true,
-            b'e' | b'E' => {
-                let mut exp: i32 = 0;
-                let mut neg = false;
-                for &c in &text[i + 1..] {
-                    match c {
-                        b'-' => neg = true,
-                        b'+' => {}
-                        d => exp = exp * 10 + i32::from(d - b'0'),
-                    }
-                }
-                n += if neg { -exp } else { exp };
-                break;
-            }
-            d => {
-                if k == 0 && d == b'0' {
-                    // A leading zero: before the point it is nothing; after it, it
-                    // moves the point.
-                    if seen_point {
-                        n -= 1;
-                    }
-                } else if k < digits.len() {
-                    digits[k] = d;
-                    k += 1;
-                    if !seen_point {
-                        n += 1;
-                    }
-                }
-            }
-        }
-        i += 1;
-    }
-    while k > 1 && digits[k - 1] == b'0' {
-        k -= 1;
-    }
-    if k == 0 {
-        out.push('0'); // not reached: a finite non-zero double has a non-zero digit
-        return;
-    }
-    let digits = core::str::from_utf8(&digits[..k]).unwrap_or("0");
-    let k = k as i32;
-    if x < 0.0 {
-        out.push('-');
-    }
-    if k <= n && n <= 21 {
-        out.push_str(digits);
-        out.extend(core::iter::repeat_n('0', (n - k) as usize));
-    } else if 0 < n && n <= 21 {
-        out.push_str(&digits[..n as usize]);
-        out.push('.');
-        out.push_str(&digits[n as usize..]);
-    } else if -6 < n && n <= 0 {
-        out.push_str("0.");
-        out.extend(core::iter::repeat_n('0', (-n) as usize));
-        out.push_str(digits);
-    } else {
-        out.push_str(&digits[..1]);
-        if k > 1 {
-            out.push('.');
-            out.push_str(&digits[1..]);
-        }
-        out.push('e');
-        out.push(if n > 0 { '+' } else { '-' });
-        let _ = write!(out, "{}", (n - 1).abs());
-    }
+    crate::numtext::write_finite(x, out);
 }
 
 /// Appends `s` as a JSON string literal, escaped as `JSON.stringify` escapes it.
@@ -1177,8 +1101,11 @@ impl<'a> Parser<'a> {
                 Some(b'"') => {
                     self.string()?;
                 }
+                Some(b'-' | b'0'..=b'9') => {
+                    self.number_syntax()?;
+                }
                 _ => {
-                    self.value()?; // a number or a literal
+                    self.value()?; // a literal
                 }
             }
             // A value ended: close what it ends, or go on to the next member.
@@ -1382,7 +1309,7 @@ impl<'a> Parser<'a> {
         if !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
             return None;
         }
-        let lo = u32::from_str_radix(digits, 16).ok()?;
+        let lo = hex(digits);
         if !(0xDC00..=0xDFFF).contains(&lo) {
             return None;
         }
@@ -1399,14 +1326,32 @@ impl<'a> Parser<'a> {
             return Err(Error("invalid escape"));
         }
         self.pos += 4;
-        u32::from_str_radix(digits, 16).map_err(|_| Error("invalid escape"))
+        Ok(hex(digits))
     }
 
     /// The next number as `JSON.parse` reads it: the correctly rounded double, `±Infinity`
     /// beyond the range, `0` / `-0` below it.
     fn number(&mut self) -> Result<f64, Error> {
-        let bytes = self.bytes();
         let start = self.pos;
+        let small = self.number_syntax()?;
+        let text = &self.text[start..self.pos];
+        if small {
+            // Up to 15 digits: exact in a double, no need for the general reader.
+            let digits = text.strip_prefix('-');
+            let mut n: u64 = 0;
+            for d in digits.unwrap_or(text).bytes() {
+                n = n * 10 + u64::from(d - b'0');
+            }
+            let x = n as f64;
+            return Ok(if digits.is_some() { -x } else { x });
+        }
+        Ok(crate::numtext::parse_f64(text))
+    }
+
+    /// Past the number here, checked against JSON's grammar without reading its value (what
+    /// [`Parser::skip`] needs); `true` when it is an integer of at most 15 digits.
+    fn number_syntax(&mut self) -> Result<bool, Error> {
+        let bytes = self.bytes();
         let digits = |p: &mut usize| {
             let from = *p;
             while bytes.get(*p).is_some_and(u8::is_ascii_digit) {
@@ -1415,8 +1360,7 @@ impl<'a> Parser<'a> {
             *p - from
         };
         let mut p = self.pos;
-        let negative = bytes.get(p) == Some(&b'-');
-        if negative {
+        if bytes.get(p) == Some(&b'-') {
             p += 1;
         }
         let int_start = p;
@@ -1444,20 +1388,15 @@ impl<'a> Parser<'a> {
             integer = false;
         }
         self.pos = p;
-        if integer && p - int_start <= 15 {
-            // Up to 15 digits: exact in a double, no need for the general reader.
-            let mut n: u64 = 0;
-            for &d in &bytes[int_start..p] {
-                n = n * 10 + u64::from(d - b'0');
-            }
-            let x = n as f64;
-            return Ok(if negative { -x } else { x });
-        }
-        // core's reader rounds correctly and gives ±inf and ±0 out of range.
-        self.text[start..p]
-            .parse::<f64>()
-            .map_err(|_| Error("invalid number"))
+        Ok(integer && p - int_start <= 15)
     }
+}
+
+/// The value of hexadecimal digits (checked by the caller; anything else counts as 0).
+fn hex(digits: &str) -> u32 {
+    digits
+        .bytes()
+        .fold(0, |n, b| n * 16 + char::from(b).to_digit(16).unwrap_or(0))
 }
 
 /// The `text` member of the JSON object `object` (see [`Parser::text_member`]): the content

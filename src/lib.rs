@@ -88,6 +88,7 @@ mod fmath;
 pub mod json;
 pub mod machine;
 pub mod messages;
+mod numtext;
 pub mod options;
 pub mod protocol;
 pub mod rng;

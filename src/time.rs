@@ -38,30 +38,30 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// ASCII digits as a `u32` (`None` when empty, anything else or too large).
 fn num(s: &str) -> Option<u32> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+    if s.is_empty() {
         return None;
     }
-    s.parse().ok()
+    s.bytes().try_fold(0u32, |n, b| {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n.checked_mul(10)?.checked_add(u32::from(b - b'0'))
+    })
 }
 
-/// A plain decimal (`digits[.digits]`, at least one digit on each side of a dot), read
-/// without `str::parse::<f64>`, whose general algorithm costs several KiB of .wasm. Exact
-/// enough for timestamps and delays: the result is within a few ulps of the nearest double.
+/// A plain decimal (`digits[.digits]`, at least one digit on each side of a dot), the
+/// double nearest it.
 fn decimal(s: &str) -> Option<f64> {
-    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
-    if int.is_empty() || (s.contains('.') && frac.is_empty()) {
-        return None;
-    }
-    let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
-    if !digits(int) || !digits(frac) {
-        return None;
-    }
-    let value = int.bytes().fold(0.0, |n, b| n * 10.0 + f64::from(b - b'0'));
-    let (fraction, scale) = frac.bytes().take(17).fold((0.0, 1.0), |(n, scale), b| {
-        (n * 10.0 + f64::from(b - b'0'), scale * 10.0)
-    });
-    Some(value + fraction / scale)
+    let b = s.as_bytes();
+    let int = b.iter().take_while(|c| c.is_ascii_digit()).count();
+    let plain = match &b[int..] {
+        [] => true,
+        [b'.', frac @ ..] => !frac.is_empty() && frac.iter().all(u8::is_ascii_digit),
+        _ => false,
+    };
+    (int > 0 && plain).then(|| crate::numtext::parse_f64(s))
 }
 
 fn epoch_ms(y: i64, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> Option<f64> {
@@ -124,7 +124,7 @@ pub fn format_rfc3339(ms: f64) -> String {
 
 /// Parse an RFC 3339 timestamp such as `2026-03-17T09:54:51.165812Z` or `…+02:00`.
 pub fn parse_rfc3339(s: &str) -> Option<f64> {
-    let s = s.trim();
+    let s = crate::text::trim(s);
     if s.len() < 20 || !s.is_ascii() {
         return None;
     }
@@ -171,7 +171,7 @@ pub fn parse_rfc3339(s: &str) -> Option<f64> {
 
 /// Parse an HTTP date (IMF-fixdate, e.g. `Sun, 06 Nov 1994 08:49:37 GMT`).
 pub fn parse_http_date(s: &str) -> Option<f64> {
-    let parts: Vec<&str> = s.split_whitespace().collect();
+    let parts = crate::text::words(s);
     if parts.len() != 6 || parts[5] != "GMT" {
         return None;
     }
@@ -193,7 +193,7 @@ pub fn parse_http_date(s: &str) -> Option<f64> {
 
 /// `Retry-After` in milliseconds from `now_ms`: delta-seconds or an HTTP date (never negative).
 pub fn parse_retry_after(value: &str, now_ms: f64) -> Option<f64> {
-    let v = value.trim();
+    let v = crate::text::trim(value);
     if let Some(secs) = num(v) {
         return Some(secs as f64 * 1000.0);
     }

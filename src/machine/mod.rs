@@ -638,7 +638,7 @@ impl Machine {
     }
 
     fn finish_history(&mut self, op: OpId, call: HistoryCall, body: &str) {
-        let parsed: Option<Value> = if body.trim().is_empty() {
+        let parsed: Option<Value> = if crate::text::trim(body).is_empty() {
             Some(Value::Null)
         } else {
             crate::json::parse(body).ok()
@@ -976,9 +976,8 @@ impl Machine {
                 " ",
                 truncate_chars(body, MAX_BODY_IN_ERROR),
             ]
-            .concat()
-            .trim_end()
-            .to_owned();
+            .concat();
+            let failure = crate::text::trim_end(&failure).to_owned();
             match status {
                 401 if !m.requests[i].retried_401 => {
                     let r = &mut m.requests[i];
