@@ -12,9 +12,6 @@ rm -rf pkg
 # registry cache) out of the shipped .wasm, which also makes the file the same on any machine.
 cargo_home="${CARGO_HOME:-$HOME/.cargo}"
 export RUSTFLAGS="${RUSTFLAGS:-} --remap-path-prefix=$cargo_home/registry/src=/crates --remap-path-prefix=$PWD=."
-# Without the reference-types feature, wasm-bindgen keeps JS values in a JS array rather than
-# an externref table, with no shim around each export: 1 KB gzip less, measured.
-RUSTFLAGS="$RUSTFLAGS -Ctarget-feature=-reference-types"
 # The shipped .wasm is built with the pinned nightly (scripts/nightly-toolchain, installed by
 # scripts/setup.sh): core and alloc rebuilt for size, panics that abort at once with no message
 # or location (a panic is a bug and traps either way), about 12 KB gzip less. KAPA_TOOLCHAIN=
@@ -28,6 +25,11 @@ if [ "$KAPA_TOOLCHAIN" = nightly ]; then
   # Its own target folder: stable builds (tests, lints) keep theirs.
   export CARGO_TARGET_DIR="$PWD/target/nightly"
   RUSTFLAGS="$RUSTFLAGS -Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none"
+  # Without the reference-types feature, wasm-bindgen keeps JS values in a JS array rather
+  # than an externref table, with no shim around each export: 1 KB gzip less, measured. Only
+  # here, where core and alloc are rebuilt with the same features: stable's prebuilt ones
+  # carry reference-types, and wasm-bindgen then expects the externref table.
+  RUSTFLAGS="$RUSTFLAGS -Ctarget-feature=-reference-types"
   cargo_args=(-Z build-std=core,alloc -Z build-std-features=optimize_for_size)
 fi
 # A current wasm-opt from npm (Debian's binaryen 108 breaks wasm-bindgen's externref table),
