@@ -445,6 +445,15 @@ pub fn render_page(doc: &Doc, all: &[Doc]) -> String {
     }
     let mut body = String::new();
     pulldown_cmark::html::push_html(&mut body, events.into_iter());
+    // Aligned table columns come out as `style` attributes, which the page's CSP
+    // (`style-src 'self'`) blocks: classes instead, styled in docs.css. (Raw HTML in the
+    // Markdown is escaped text by now, so only pulldown-cmark's own cells match.)
+    for cell in ["<th", "<td"] {
+        for (align, class) in [("left", "al"), ("center", "ac"), ("right", "ar")] {
+            let styled = [cell, " style=\"text-align: ", align, "\">"].concat();
+            body = body.replace(&styled, &[cell, " class=\"", class, "\">"].concat());
+        }
+    }
     maud::html! {
         (maud::DOCTYPE)
         html lang="en" {
@@ -515,6 +524,25 @@ mod tests {
         let hits = kb.search("which tools need approval", 3);
         assert_eq!(kb.passages[hits[0].passage].heading, "Tools");
         assert!(kb.search("zebra", 3).is_empty());
+    }
+
+    #[test]
+    fn aligned_table_columns_get_classes_not_inline_styles() {
+        let mut k = kb();
+        k.docs[0].markdown.push_str(
+            "\n| a | b | c |\n|:--|:-:|--:|\n| 1 | 2 | 3 |\n\n<td style=\"text-align: right\">\n",
+        );
+        let html = render_page(&k.docs[0], &k.docs);
+        assert!(!html.contains("<th style"), "{html}");
+        assert!(!html.contains("<td style"), "{html}");
+        assert!(html.contains("<th class=\"ar\">c</th>"), "{html}");
+        assert!(html.contains("<td class=\"ac\">2</td>"), "{html}");
+        assert!(html.contains("<td class=\"al\">1</td>"), "{html}");
+        // The same words in the text stay text.
+        assert!(
+            html.contains("&lt;td style=\"text-align: right\"&gt;"),
+            "{html}"
+        );
     }
 
     #[test]
