@@ -30,7 +30,11 @@ if [ "$KAPA_TOOLCHAIN" = nightly ]; then
   # here, where core and alloc are rebuilt with the same features: stable's prebuilt ones
   # carry reference-types, and wasm-bindgen then expects the externref table.
   RUSTFLAGS="$RUSTFLAGS -Ctarget-feature=-reference-types"
-  cargo_args=(-Z build-std=core,alloc -Z build-std-features=optimize_for_size)
+  # core and alloc themselves at opt-level 3, as stable's prebuilt ones are (our profile's "z"
+  # would apply to them too): 10-15 % faster per streamed delta for 0.3 KiB gzip, measured.
+  cargo_args=(-Z build-std=core,alloc -Z build-std-features=optimize_for_size
+    --config profile.release.package.core.opt-level=3
+    --config profile.release.package.alloc.opt-level=3)
 fi
 # A current wasm-opt from npm (Debian's binaryen 108 breaks wasm-bindgen's externref table),
 # and esbuild for the JS below.
