@@ -36,7 +36,7 @@ const GROUPS = [
   ['serde_json + serde', /serde/],
   ['float formatting/parsing (core)', /flt2dec|dec2flt|bignum|grisu|dragon|f64 as core|f32 as core|fmt::float/],
   ['formatting machinery (core::fmt)', /core::fmt|core\[[0-9a-f]+\]::fmt|fmt::Write|Formatter|Debug/],
-  ['allocator (talc)', /talc|dlmalloc/],
+  ['allocator (dlmalloc)', /dlmalloc|talc/],
   ['wasm-bindgen / js-sys / web-sys glue', /wasm_bindgen|js_sys|web_sys|externref|shim|__wbindgen|__wbg/],
   ['collections (BTreeMap, Vec, SmallMap)', /btree|hashbrown|HashMap|raw_vec|vec::|kapa_agent_wasm::small_map/],
   ['core / alloc / std, other', /./],
