@@ -245,6 +245,7 @@ impl StreamDecoder {
     /// On a malformed event, the events before it are already in `out` and Err is returned;
     /// after an Err the decoder stays failed (every later call returns Err). Feeding after
     /// [`finish`](Self::finish) is an error too.
+    #[cfg_attr(kapa_speed, optimize(speed))]
     pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<Frame>) -> Result<(), DecodeError> {
         if let Some(err) = &self.failed {
             return Err(err.clone());

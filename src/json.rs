@@ -1215,6 +1215,7 @@ impl<'a> Parser<'a> {
     }
 
     /// The next value, which must be a string: borrowed when it has no escapes.
+    #[cfg_attr(kapa_speed, optimize(speed))]
     pub fn string(&mut self) -> Result<Cow<'a, str>, Error> {
         self.ws();
         if self.peek() != Some(b'"') {

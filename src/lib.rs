@@ -46,6 +46,9 @@
 // panic-message machinery (Debug formatting, Unicode tables, source paths) out of the file.
 // The host build, and the wasm tests with `--features std`, use std.
 #![cfg_attr(all(target_arch = "wasm32", not(feature = "std")), no_std)]
+// The nightly build of the shipped .wasm (scripts/build-pkg.sh sets `--cfg kapa_speed`) compiles
+// the per-delta path for speed inside a module otherwise optimised for size.
+#![cfg_attr(kapa_speed, feature(optimize_attribute))]
 
 extern crate alloc;
 

@@ -283,6 +283,7 @@ fn parse_arguments(v: &Value) -> Option<Value> {
 }
 
 /// Read a decoded frame as an event. `Err` is a known type missing a required field.
+#[cfg_attr(kapa_speed, optimize(speed))]
 pub fn parse_event(mut frame: Frame) -> Result<StreamEvent, &'static str> {
     if let Some((text, halves)) = frame.take_text() {
         return Ok(StreamEvent::TextDelta { text, halves });
