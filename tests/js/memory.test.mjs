@@ -5,7 +5,7 @@ import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startMockServer, stream, ev } from './helpers/mock-server.mjs';
 import { makeAgent, sleep, ready } from './helpers/agent.mjs';
-import { __heapBytes } from 'kapa-agent-wasm';
+import { __heapBytes, __memoryBytes } from 'kapa-agent-wasm';
 
 let server;
 // SPEC's synchronous effects hold once the module is ready (before that, calls wait for it).
@@ -30,6 +30,9 @@ test('resetConversation() gives back what 60 turns took, and nothing grows per t
   await turns(agent, 1);
   agent.resetConversation();
   const base = __heapBytes();
+  const memory = __memoryBytes();
+  // The wasm memory's size, for the benchmark (it broke once when the exports were renamed).
+  assert.ok(Number.isInteger(memory) && memory >= 65536 && memory % 65536 === 0, `wasm memory ${memory}`);
   await turns(agent, 60);
   const full = __heapBytes();
   assert.equal(agent.getMessages().length, 120);
