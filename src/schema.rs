@@ -1011,7 +1011,10 @@ fn resolve_ref<'a>(root: &'a Value, r: &str) -> Option<&'a Value> {
         let token = token.replace("~1", "/").replace("~0", "~");
         cur = match cur {
             Value::Object(m) => m.get(&token)?,
-            Value::Array(a) => a.get(token.parse::<usize>().ok()?)?,
+            // Digits only (no `+`), as the JS twin reads an index.
+            Value::Array(a) if token.bytes().all(|b| b.is_ascii_digit()) => {
+                a.get(token.parse::<usize>().ok()?)?
+            }
             _ => return None,
         };
     }
@@ -1027,7 +1030,10 @@ fn percent_decode(s: &str) -> Option<String> {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' {
-            let hex = s.get(i + 1..i + 3)?;
+            // Two hex digits (no `+`), as JS `decodeURIComponent` reads them.
+            let hex = s
+                .get(i + 1..i + 3)
+                .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))?;
             out.push(u8::from_str_radix(hex, 16).ok()?);
             i += 3;
         } else {
