@@ -12,7 +12,9 @@ pub fn round(x: f64) -> f64 {
     libm::round(x)
 }
 
-/// `x - trunc(x)`: the fractional part, with the sign of `x` (as `f64::fract`).
+/// `x - trunc(x)`: the fractional part, with the sign of `x` (as `f64::fract`). Host only:
+/// its one user, the JSON Schema validator, runs in JS in the package.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn fract(x: f64) -> f64 {
     x - libm::trunc(x)
 }

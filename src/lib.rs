@@ -4,14 +4,16 @@
 //!
 //! ## Architecture: a pure core and a thin wasm skin
 //!
-//! * The **core** ([`machine`], [`protocol`], [`decode`], [`schema`], [`messages`],
+//! * The **core** ([`machine`], [`protocol`], [`decode`], [`messages`],
 //!   [`options`], [`json`], JSON values, text and numbers exactly as JavaScript holds,
 //!   reads and writes them, and [`small_map`], the maps of the few entries kept by id) is plain
 //!   Rust with no I/O, clock or JS types. [`machine::Machine`] is the
 //!   whole agent loop as a state machine: the driver reports what happened (`send_message`,
 //!   `handle_token`, `handle_chunk`, `handle_tool_result`, `handle_timer`, … always with the
 //!   current time) and drains [`machine::Machine::poll`] for [`machine::Effect`]s to perform.
-//!   It builds and tests on the host with `cargo test`.
+//!   It builds and tests on the host with `cargo test`. `schema` (host only) is the JSON
+//!   Schema validator of the host builds and the oracle of the package's JS one: the wasm
+//!   skin validates tool arguments in JS, through the machine's args-check hook.
 //! * The **wasm skin** (`src/wasm/`, only on `wasm32`) is the JS `Agent` class: it converts
 //!   options and values, performs effects (`fetch`, tool `execute`, timers, callbacks) and feeds
 //!   results back. It holds no protocol logic.
@@ -95,6 +97,8 @@ mod numtext;
 pub mod options;
 pub mod protocol;
 pub mod rng;
+// Host only (tests, fuzzing, the JS validator's oracle): the package validates in JS.
+#[cfg(not(target_arch = "wasm32"))]
 pub mod schema;
 pub mod small_map;
 pub mod text;

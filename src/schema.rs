@@ -1,7 +1,7 @@
 //! Validation of client-tool arguments against the tool's `parameters` JSON Schema.
 //!
-//! When the model calls a client tool, its arguments are checked with [`validate`] against the
-//! same schema that was sent to the model, *before* the tool's JavaScript `execute` runs. A
+//! When the model calls a client tool, its arguments are checked against the same schema that
+//! was sent to the model, *before* the tool's JavaScript `execute` runs. A
 //! failure settles the call as `error` and the message goes back to the model, so messages are
 //! short, name the first failing path (the root is `arguments`) and never quote more than about
 //! 40 characters of a value:
@@ -14,11 +14,15 @@
 //!
 //! [`check_schema`] states what a usable tool schema is (an object schema, known type names,
 //! well-formed keywords, resolvable `$ref`s), so a broken schema is a `TypeError` up front
-//! instead of a confusing failure mid-conversation. The package runs the same rules, with the
-//! same texts, in JS (`pkg-template/lib/schema-check.js`), because `new Agent` must throw
-//! before the WebAssembly module has loaded; this twin is not in the `.wasm` and serves the
-//! host tests and fuzzing of the validator ("a checked schema never hits the invalid-schema
-//! path").
+//! instead of a confusing failure mid-conversation.
+//!
+//! The package runs both in JS, with the same rules and texts (`pkg-template/lib/
+//! schema-check.js`: `checkSchema`, since `new Agent` must throw before the WebAssembly module
+//! has loaded, and `validateArgs`, which the machine calls through its args-check hook, as
+//! the wasm skin sets it, to keep this module's code and texts out of the `.wasm`). This
+//! module is host-only: the machine's validator in host builds (tests), the fuzz targets'
+//! subject ("a checked schema never hits the invalid-schema path"), and the oracle of the JS
+//! twin (tests/js/schema-differential.test.mjs compares results and texts).
 //!
 //! Schemas may be hand-written or produced by Zod's `toJSONSchema` / `zod-to-json-schema`, so
 //! both draft-07 and 2020-12 styles are accepted.
@@ -47,10 +51,9 @@
 //!
 //! # Deliberately not enforced
 //!
-//! The core has no regular-expression engine (it would cost the `.wasm` more than the rest of
-//! this module): `pattern`, `patternProperties` and `propertyNames` patterns are enforced by
-//! [`validate_with`] with a matcher the host supplies (the wasm skin passes JavaScript's
-//! `RegExp`, as Ajv does). Plain [`validate`] does not enforce them, and with
+//! The core has no regular-expression engine: `pattern`, `patternProperties` and
+//! `propertyNames` patterns are enforced by [`validate_with`] with a matcher the caller
+//! supplies (the JS twin uses JavaScript's `RegExp` with the `u` flag, as Ajv does). Plain [`validate`] does not enforce them, and with
 //! `patternProperties` present it does not apply `additionalProperties` either (it could
 //! otherwise reject properties the patterns would allow).
 //! `format`, `contains`, `dependentRequired`, `dependentSchemas`,
@@ -101,8 +104,8 @@ pub fn validate(schema: &Value, instance: &Value) -> Result<(), String> {
     validate_with(schema, instance, None)
 }
 
-/// A regular-expression test supplied by the host: `Some(matched)`, or `None` when the
-/// pattern cannot be evaluated (then it is not enforced). The wasm skin passes JavaScript's
+/// A regular-expression test supplied by the caller: `Some(matched)`, or `None` when the
+/// pattern cannot be evaluated (then it is not enforced). The JS twin uses JavaScript's
 /// `RegExp` (with the `u` flag), so `pattern` and `patternProperties` behave as in Ajv.
 pub type PatternMatcher<'m> = &'m dyn Fn(&str, &str) -> Option<bool>;
 
@@ -112,6 +115,7 @@ pub fn validate_with(
     instance: &Value,
     matcher: Option<PatternMatcher>,
 ) -> Result<(), String> {
+    record(schema, Some(instance));
     let mut v = Validator {
         matcher,
         root: schema,
@@ -130,6 +134,7 @@ pub fn validate_with(
 /// are fine) whose keywords are well-formed and whose `$ref`s resolve locally. `Err` explains
 /// why not, e.g. `parameters schema at #/properties/x/type: unknown type "int"`.
 pub fn check_schema(schema: &Value) -> Result<(), String> {
+    record(schema, None);
     match schema {
         Value::Bool(true) | Value::Object(_) => {}
         Value::Bool(false) => {
@@ -169,6 +174,35 @@ pub fn check_schema(schema: &Value) -> Result<(), String> {
     }
     let mut ptr = String::from("#");
     walk(schema, schema, &mut ptr, 0)
+}
+
+/// Test support: with `KAPA_SCHEMA_CASES=<file>` set, each schema checked or validated (with
+/// its instance, and the test thread's name) is appended to that file as a JSON line: the
+/// corpus of the JS twin's differential test (tests/js/fixtures/schema-cases.jsonl, made by
+/// tests/js/fixtures/schema-cases.sh from what the Rust tests validate).
+fn record(schema: &Value, instance: Option<&Value>) {
+    use std::io::Write;
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let Some(path) = std::env::var_os("KAPA_SCHEMA_CASES") else {
+        return;
+    };
+    let mut line = Map::new();
+    let thread = std::thread::current();
+    line.insert("test".into(), thread.name().unwrap_or("").into());
+    line.insert("schema".into(), schema.clone());
+    if let Some(i) = instance {
+        line.insert("instance".into(), i.clone());
+    }
+    let mut text = crate::json::to_string(&Value::Object(line));
+    text.push('\n');
+    let _guard = LOCK.lock();
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+    {
+        let _ = f.write_all(text.as_bytes());
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1011,7 +1045,10 @@ fn resolve_ref<'a>(root: &'a Value, r: &str) -> Option<&'a Value> {
         let token = token.replace("~1", "/").replace("~0", "~");
         cur = match cur {
             Value::Object(m) => m.get(&token)?,
-            Value::Array(a) => a.get(token.parse::<usize>().ok()?)?,
+            // Digits only (no `+`), as the JS twin reads an index.
+            Value::Array(a) if token.bytes().all(|b| b.is_ascii_digit()) => {
+                a.get(token.parse::<usize>().ok()?)?
+            }
             _ => return None,
         };
     }
@@ -1027,7 +1064,10 @@ fn percent_decode(s: &str) -> Option<String> {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' {
-            let hex = s.get(i + 1..i + 3)?;
+            // Two hex digits (no `+`), as JS `decodeURIComponent` reads them.
+            let hex = s
+                .get(i + 1..i + 3)
+                .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))?;
             out.push(u8::from_str_radix(hex, 16).ok()?);
             i += 3;
         } else {

@@ -1,6 +1,6 @@
-//! JSON Schema `pattern`, `patternProperties` and `propertyNames` are enforced before a client
-//! tool runs when the host supplies regular expressions (the wasm skin passes JS `RegExp`).
-//! Here a tiny host matcher stands in: `^literal$` patterns only.
+//! The host validates a client call's arguments through the machine's hook (the wasm skin in
+//! JS, with `RegExp` for JSON Schema `pattern`, `patternProperties` and `propertyNames`). Here
+//! the Rust validator with a tiny host matcher stands in: `^literal$` patterns only.
 
 #[macro_use]
 mod common;
@@ -24,7 +24,9 @@ fn a_call_whose_argument_fails_its_pattern_is_an_error_without_running() {
         None,
     )];
     let mut h = H::new(c);
-    h.m.set_pattern_matcher(Box::new(exact));
+    h.m.set_args_check(Box::new(|tool, args| {
+        validate_with(&tool.parameters, args, Some(&exact))
+    }));
     let n = started(&mut h, "x");
     let t = h.sse(
         n,

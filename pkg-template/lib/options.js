@@ -5,7 +5,7 @@
 // and `context`). The Rust side (src/wasm/options.rs) only reads what this wrote.
 
 import { toJsonSchema } from './schemas.js';
-import { checkSchema } from './schema-check.js';
+import { checkSchema, validateArgs } from './schema-check.js';
 import { toJsonValue } from './json.js';
 
 const isObject = (v) => typeof v === 'object' && v !== null;
@@ -115,7 +115,8 @@ function tools(o) {
       spec.displayName = displayName;
     }
     config.push(spec);
-    const tool = { name, execute };
+    // The arguments of each call, validated against the JSON Schema before `execute` runs.
+    const tool = { name, execute, check: (args) => validateArgs(schema, args) };
     // A Standard Schema (Zod 3.24+, Zod 4, Valibot, …) validates the arguments itself.
     if (isFunction(get(get(parameters, '~standard'), 'validate'))) tool.standard = parameters;
     js.push(tool);

@@ -19,12 +19,13 @@ use crate::json::Value;
 
 use crate::decode::{Framing, StreamDecoder};
 use crate::messages::{AgentMessage, Executor, MessageSlot, ToolCallDisplay, ToolCallStatus};
-use crate::options::Config;
+use crate::options::{Config, ToolSpec};
 use crate::protocol::{
     self, chat_body, parse_event, ChatInput, HistoryCall, HttpRequest, StreamEvent, Token,
     ToolResultItem, STREAM_ENDED, UNEXPECTED_RESPONSE,
 };
 use crate::rng::Rng;
+#[cfg(not(target_arch = "wasm32"))]
 use crate::schema;
 use crate::text::uint;
 pub use crate::time::Now;
@@ -36,8 +37,11 @@ mod state;
 
 pub use state::{StateError, INTERRUPTED, STATE_VERSION};
 
-/// The host's regular-expression test for JSON Schema `pattern` (see [`schema::validate_with`]).
-pub type PatternTest = Box<dyn Fn(&str, &str) -> Option<bool>>;
+/// The host's validation of a client call's arguments against its tool's `parameters` schema:
+/// `Err` holds the message for the model (e.g. `arguments.x: expected string, got number`).
+/// The wasm skin validates in JS (`pkg-template/lib/schema-check.js`); without a hook, host
+/// builds use `schema::validate` (no `pattern`), and wasm builds accept every call.
+pub type ArgsCheck = Box<dyn Fn(&ToolSpec, &Value) -> Result<(), String>>;
 
 pub type ReqId = u64;
 pub type TurnId = u64;
@@ -207,8 +211,8 @@ pub struct Machine {
     /// When the last `MessagesChanged` was emitted, and when held-back changes are due.
     last_flush: f64,
     flush_due: Option<f64>,
-    /// Regular expressions for JSON Schema `pattern`, supplied by the host (JS `RegExp`).
-    pattern_matcher: Option<PatternTest>,
+    /// Validation of tool-call arguments, supplied by the host (see [`ArgsCheck`]).
+    args_check: Option<ArgsCheck>,
 }
 
 /// White space as JS `String.prototype.trim` strips it (ECMA-262 WhiteSpace and
@@ -271,7 +275,7 @@ impl Machine {
             gov: None,
             last_now: 0.0,
             wall_offset: 0.0,
-            pattern_matcher: None,
+            args_check: None,
             changed_from: 0,
             last_flush: f64::NEG_INFINITY,
             flush_due: None,
@@ -282,10 +286,9 @@ impl Machine {
 
     // -- queries ------------------------------------------------------------------------------
 
-    /// Let the machine enforce JSON Schema `pattern` / `patternProperties` with the host's
-    /// regular expressions (`matcher(pattern, text)`; `None` when the pattern is invalid).
-    pub fn set_pattern_matcher(&mut self, matcher: PatternTest) {
-        self.pattern_matcher = Some(matcher);
+    /// Let the host validate client-call arguments before a tool runs (see [`ArgsCheck`]).
+    pub fn set_args_check(&mut self, check: ArgsCheck) {
+        self.args_check = Some(check);
     }
 
     pub fn config(&self) -> &Config {
@@ -1312,11 +1315,13 @@ impl Machine {
             let (name, arguments) = (call.name.clone(), call.arguments.clone());
             let check = match self.config.tool(&name) {
                 None => Err(["Unknown tool: ", &name].concat()),
-                Some(tool) => schema::validate_with(
-                    &tool.parameters,
-                    &arguments,
-                    self.pattern_matcher.as_deref(),
-                )
+                Some(tool) => match &self.args_check {
+                    Some(check) => check(tool, &arguments),
+                    #[cfg(not(target_arch = "wasm32"))]
+                    None => schema::validate(&tool.parameters, &arguments),
+                    #[cfg(target_arch = "wasm32")]
+                    None => Ok(()),
+                }
                 .map(|()| tool.needs_approval)
                 .map_err(|e| ["Invalid arguments for tool ", &name, ": ", &e].concat()),
             };

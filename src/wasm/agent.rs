@@ -5,16 +5,17 @@
 
 #[allow(unused_imports)]
 use crate::prelude::*;
-use alloc::rc::Rc;
+use alloc::rc::{Rc, Weak};
 
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 
-use super::convert::{error, type_error};
+use super::convert::{error, error_text, to_js, type_error};
 use super::driver::{
     drive, flush_governance, history_error, messages_array, now, shutdown, watch_visibility, Inner,
 };
 use super::options::{read, Parsed};
+use crate::json::Value;
 use crate::machine::{Busy, HistoryError, Machine, OpId};
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -28,17 +29,23 @@ pub struct Agent {
     inner: Rc<Inner>,
 }
 
-#[wasm_bindgen]
-extern "C" {
-    /// `RegExp(pattern, flags)`: throws on an invalid pattern, hence `catch`.
-    #[wasm_bindgen(catch, js_name = RegExp)]
-    fn make_regexp(pattern: &str, flags: &str) -> Result<js_sys::RegExp, JsValue>;
-}
-
-/// JSON Schema `pattern` with JavaScript's `RegExp` in unicode mode (what Ajv does); an
-/// invalid pattern is not enforced.
-fn js_pattern_test(pattern: &str, text: &str) -> Option<bool> {
-    make_regexp(pattern, "u").ok().map(|re| re.test(text))
+/// A call's arguments checked by its tool's JS validator (`check`, made by `pkg-template/lib/
+/// options.js` from `validateArgs` in schema-check.js): `null` or the message.
+fn check_args(inner: &Weak<Inner>, name: &str, args: &Value) -> Result<(), String> {
+    let Some(inner) = inner.upgrade() else {
+        return Ok(());
+    };
+    let check = {
+        let js = inner.js.borrow();
+        let Some(tool) = js.tools.iter().find(|t| t.name == name) else {
+            return Ok(());
+        };
+        tool.check.clone()
+    };
+    match check.call1(&JsValue::UNDEFINED, &to_js(args)) {
+        Ok(r) => r.as_string().map_or(Ok(()), Err),
+        Err(e) => Err(error_text(&e)),
+    }
 }
 
 #[wasm_bindgen]
@@ -52,9 +59,14 @@ impl Agent {
         let rng = super::platform::random().map_err(|_| {
             error("crypto.getRandomValues is not available: Agent needs a secure random source")
         })?;
-        let mut machine = Machine::with_rng(config, rng);
-        machine.set_pattern_matcher(Box::new(js_pattern_test));
-        let inner = Inner::new(machine, js);
+        let inner = Inner::new(Machine::with_rng(config, rng), js);
+        let weak = Rc::downgrade(&inner);
+        inner
+            .machine
+            .borrow_mut()
+            .set_args_check(Box::new(move |tool, args| {
+                check_args(&weak, &tool.name, args)
+            }));
         watch_visibility(&inner);
         Ok(Agent { inner })
     }

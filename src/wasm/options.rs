@@ -2,7 +2,7 @@
 //! (`pkg-template/lib/options.js`: TypeErrors naming the option, thrown even before this
 //! module has loaded), which hands the Rust agent two halves: `config`, plain JSON data for
 //! the machine (each tool's `parameters` already JSON Schema), and `js`, what stays in JS
-//! (callbacks, each tool's `execute` and Standard Schema, `context`). This only reads them.
+//! (callbacks, each tool's `execute`, argument check and Standard Schema, `context`). This only reads them.
 
 #[allow(unused_imports)]
 use crate::prelude::*;
@@ -23,6 +23,8 @@ pub struct JsTool {
     pub execute: Function,
     /// The `parameters` object when it is a Standard Schema (`~standard.validate`).
     pub standard: Option<JsValue>,
+    /// `check(args)`: the arguments validated against the JSON Schema, `null` or the message.
+    pub check: Function,
 }
 
 /// Everything of the options that stays in JS.
@@ -179,6 +181,7 @@ fn js_side(js: &JsValue) -> Option<JsSide> {
                     name: get(t, "name").as_string()?,
                     execute: get(t, "execute").dyn_into::<Function>().ok()?,
                     standard: Some(get(t, "standard")).filter(|s| !s.is_undefined()),
+                    check: get(t, "check").dyn_into::<Function>().ok()?,
                 })
             })
             .collect::<Option<_>>()?,

@@ -365,7 +365,10 @@ test('bad arguments, JSON Schema: const, anyOf, type arrays, array items', async
 
 test('bad arguments, JSON Schema: pattern', async () => {
   const params = { type: 'object', properties: { code: { type: 'string', pattern: '^[A-Z]{3}$' } }, required: ['code'] };
-  await badArgsCase(params, { code: 'ABC' }, { code: 'abc' });
+  // JS RegExp with the u flag; the text exactly as the validator (schema-check.js) writes it.
+  await badArgsCase(params, { code: 'ABC' }, { code: 'abc' }, /^Invalid arguments for tool v: arguments\.code: expected a string matching \/\^\[A-Z\]\{3\}\$\/, got "abc"$/);
+  const unicode = { type: 'object', properties: { w: { type: 'string', pattern: '^\\p{L}+$' } } };
+  await badArgsCase(unicode, { w: 'Ørsted' }, { w: 'a1' }, /^Invalid arguments for tool v: arguments\.w: expected a string matching/);
 });
 
 test('bad arguments, JSON Schema with $defs and $ref', async () => {
@@ -375,7 +378,7 @@ test('bad arguments, JSON Schema with $defs and $ref', async () => {
     properties: { at: { $ref: '#/$defs/point' } },
     required: ['at'],
   };
-  await badArgsCase(params, { at: { x: 1 } }, { at: { x: 'one' } });
+  await badArgsCase(params, { at: { x: 1 } }, { at: { x: 'one' } }, /^Invalid arguments for tool v: arguments\.at\.x: expected number, got string$/);
 });
 
 test('bad arguments, Zod 4 schema: sent as JSON Schema, validated by Zod (incl. refine)', async () => {

@@ -273,7 +273,9 @@ export function splitOptions(options) {
     onThreadIdChange: options.onThreadIdChange,
     onEvent: options.onEvent,
     context: options.context ?? {},
-    tools: tools.map(({ name, execute }) => ({ name, execute })),
+    // The entry's `check` validates the arguments (pkg-template/lib/options.js; tested in
+    // tests/js): these scenarios accept every call.
+    tools: tools.map(({ name, execute }) => ({ name, execute, check: () => null })),
   };
   return { config, js };
 }
