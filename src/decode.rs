@@ -419,7 +419,7 @@ const SSE_LINE: &str = "SSE line";
 const RECORD_FRAME: &str = "record frame";
 
 fn too_long(what: &str) -> DecodeError {
-    DecodeError::new(format!("{what} exceeds the size limit"))
+    DecodeError::new([what, " exceeds the size limit"].concat())
 }
 
 /// SSE field buffers of the event being assembled.
@@ -476,8 +476,8 @@ impl SseEvent {
         if self.data.capacity() > KEEP_CAPACITY {
             self.data.shrink_to(KEEP_CAPACITY);
         }
-        let raw =
-            parsed.map_err(|e| DecodeError::new(format!("SSE data is not valid JSON ({e})")))?;
+        let raw = parsed
+            .map_err(|e| DecodeError::new(["SSE data is not valid JSON (", e.0, ")"].concat()))?;
         let event_type = if event_type.is_empty() {
             "message".to_owned()
         } else {
@@ -505,7 +505,7 @@ fn decode_record(frame: &[u8]) -> Result<Option<Frame>, DecodeError> {
     }
     // Otherwise find out what is wrong: malformed JSON and a missing type are told apart.
     let record = crate::json::parse(text)
-        .map_err(|e| DecodeError::new(format!("record frame is not valid JSON ({e})")))?;
+        .map_err(|e| DecodeError::new(["record frame is not valid JSON (", e.0, ")"].concat()))?;
     let chunk = record
         .get("chunk")
         .and_then(Value::as_object)

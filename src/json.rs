@@ -708,7 +708,6 @@ pub fn js_number(x: f64) -> String {
 /// Appends `x` as `JSON.stringify(x)` writes it: `null` when not finite, `0` for `-0`,
 /// otherwise ECMAScript `Number::toString(x)` ([`crate::numtext::write_finite`]).
 pub fn write_number(x: f64, out: &mut String) {
-    use core::fmt::Write;
     if !x.is_finite() {
         out.push_str("null");
         return;
@@ -720,7 +719,10 @@ pub fn write_number(x: f64, out: &mut String) {
     // Whole numbers below 2^53 (most numbers a tool sees): their integer digits, without a
     // JS call.
     if x.abs() < 9_007_199_254_740_992.0 && (x as i64) as f64 == x {
-        let _ = write!(out, "{}", x as i64);
+        if x < 0.0 {
+            out.push('-');
+        }
+        crate::text::push_uint(out, (x as i64).unsigned_abs(), 0);
         return;
     }
     crate::numtext::write_finite(x, out);
