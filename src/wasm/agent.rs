@@ -78,14 +78,22 @@ impl Agent {
     pub fn call(&self, op: u32, a: JsValue, b: JsValue) -> JsValue {
         let inner = &self.inner;
         let text = a.as_string();
+        // The clocks (`now`) are JS calls, to `performance.now` and `Date.now`, which a page
+        // may replace: each arm reads them before it borrows the machine, never while.
         let machine = || inner.machine.borrow_mut();
         match op {
             OP_SEND => return self.send_message(&text.unwrap_or_default()).into(),
             OP_STOP => machine().stop(),
             OP_RESET => machine().reset(),
             OP_APPROVE | OP_REJECT => match text {
-                Some(id) if op == OP_APPROVE => machine().approve(&id, now()),
-                Some(id) => machine().reject(&id, now()),
+                Some(id) if op == OP_APPROVE => {
+                    let t = now();
+                    machine().approve(&id, t)
+                }
+                Some(id) => {
+                    let t = now();
+                    machine().reject(&id, t)
+                }
                 None => return JsValue::UNDEFINED,
             },
             OP_SET_OPTIONS => {
@@ -111,15 +119,16 @@ impl Agent {
             }
             OP_LIST => {
                 let limit = a.as_f64().map(|n| n as u32);
-                let started = machine().list_threads(limit, b.as_string(), now());
+                let t = now();
+                let started = machine().list_threads(limit, b.as_string(), t);
                 return self.history_promise(started, "").into();
             }
             OP_RESUME | OP_DELETE => {
-                let id = text.unwrap_or_default();
+                let (id, t) = (text.unwrap_or_default(), now());
                 let started = if op == OP_RESUME {
-                    machine().resume_thread(&id, now())
+                    machine().resume_thread(&id, t)
                 } else {
-                    machine().delete_thread(&id, now())
+                    machine().delete_thread(&id, t)
                 };
                 return self.history_promise(started, &id).into();
             }
@@ -154,7 +163,8 @@ impl Agent {
         if self.inner.closed.get() {
             return Promise::reject(&error("This agent was freed"));
         }
-        let started = self.inner.machine.borrow_mut().send_message(text, now());
+        let t = now();
+        let started = self.inner.machine.borrow_mut().send_message(text, t);
         match started {
             Ok(None) => Promise::resolve(&JsValue::UNDEFINED),
             Err(Busy) => Promise::reject(&error(
@@ -178,11 +188,12 @@ impl Agent {
         let Ok(value) = super::convert::from_js(state) else {
             return JsValue::from_str("not JSON data");
         };
+        let t = now();
         let done = self
             .inner
             .machine
             .borrow_mut()
-            .restore_state(&value, announce, now());
+            .restore_state(&value, announce, t);
         drive(&self.inner); // delivers an announced state; arms the timer of a resumed wait
         match done {
             Ok(()) => JsValue::UNDEFINED,

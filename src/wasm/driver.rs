@@ -376,7 +376,8 @@ pub fn watch_visibility(inner: &Rc<Inner>) {
         let hidden = get(&doc, "visibilityState").as_string().as_deref() == Some("hidden");
         if let Some(inner) = weak.upgrade().filter(|_| hidden) {
             if !inner.closed.get() {
-                inner.machine.borrow_mut().page_hidden(now());
+                let t = now();
+                inner.machine.borrow_mut().page_hidden(t);
                 drive(&inner);
             }
         }
@@ -480,7 +481,8 @@ fn clock_fired() {
     });
     for inner in &due {
         if !inner.closed.get() {
-            inner.machine.borrow_mut().handle_timer(now());
+            let t = now();
+            inner.machine.borrow_mut().handle_timer(t);
             drive(inner);
         }
     }
@@ -638,16 +640,17 @@ fn token_result(inner: &Inner, result: Result<JsValue, JsValue>) {
         }),
         Err(e) => Err(["getSessionToken() failed: ", &error_text(&e)].concat()),
     };
-    inner.machine.borrow_mut().handle_token(result, now());
+    let t = now();
+    inner.machine.borrow_mut().handle_token(result, t);
 }
 
 fn start_fetch(inner: &Rc<Inner>, req: ReqId, request: HttpRequest) {
     let Ok(controller) = AbortController::new() else {
-        inner.machine.borrow_mut().handle_network_error(
-            req,
-            "AbortController is not available",
-            now(),
-        );
+        let t = now();
+        inner
+            .machine
+            .borrow_mut()
+            .handle_network_error(req, "AbortController is not available", t);
         return;
     };
     let attempt = inner.attempts.get() + 1;
@@ -703,10 +706,11 @@ fn start_fetch(inner: &Rc<Inner>, req: ReqId, request: HttpRequest) {
             Ok(r) => r,
             Err(e) => {
                 inner.fetches.borrow_mut().remove(&req);
+                let (why, t) = (error_text(&e), now());
                 inner
                     .machine
                     .borrow_mut()
-                    .handle_network_error(req, &error_text(&e), now());
+                    .handle_network_error(req, &why, t);
                 return drive(&inner);
             }
         };
@@ -734,10 +738,11 @@ fn start_fetch(inner: &Rc<Inner>, req: ReqId, request: HttpRequest) {
                 return;
             }
             inner.fetches.borrow_mut().remove(&req);
+            let t = now();
             inner
                 .machine
                 .borrow_mut()
-                .handle_response(req, status, retry_after, &text, now());
+                .handle_response(req, status, retry_after, &text, t);
             drive(&inner);
         }
     });
@@ -782,7 +787,8 @@ async fn read_stream(inner: &Rc<Inner>, req: ReqId, attempt: u64, response: &Res
     let live = move |inner: &Inner| inner.fetch_live(req, attempt);
     let Some(body) = response.body() else {
         if live(inner) {
-            inner.machine.borrow_mut().handle_stream_end(req, now());
+            let t = now();
+            inner.machine.borrow_mut().handle_stream_end(req, t);
             drive(inner);
         }
         return;
@@ -797,7 +803,8 @@ async fn read_stream(inner: &Rc<Inner>, req: ReqId, attempt: u64, response: &Res
         }
         let bytes = bytes.to_vec();
         let outer = inner.reading.replace(Some(req));
-        inner.machine.borrow_mut().handle_chunk(req, &bytes, now());
+        let t = now();
+        inner.machine.borrow_mut().handle_chunk(req, &bytes, t);
         drive(&inner);
         inner.reading.set(outer);
         live(&inner)
@@ -811,7 +818,10 @@ async fn read_stream(inner: &Rc<Inner>, req: ReqId, attempt: u64, response: &Res
     }
     inner.fetches.borrow_mut().remove(&req);
     match ended {
-        Ok(_) => inner.machine.borrow_mut().handle_stream_end(req, now()),
+        Ok(_) => {
+            let t = now();
+            inner.machine.borrow_mut().handle_stream_end(req, t)
+        }
         Err(_) => inner.machine.borrow_mut().handle_stream_error(req),
     }
     drive(inner);
@@ -824,11 +834,12 @@ fn run_tool(inner: &Rc<Inner>, call_id: String, name: String, arguments: Value) 
             Some(t) => (t.execute.clone(), t.standard.clone(), js.context.clone()),
             None => {
                 drop(js);
+                let t = now();
                 inner.machine.borrow_mut().handle_tool_result(
                     &call_id,
                     Err(["Unknown tool: ", &name].concat()),
                     0.0,
-                    now(),
+                    t,
                 );
                 return;
             }
@@ -848,11 +859,12 @@ fn run_tool(inner: &Rc<Inner>, call_id: String, name: String, arguments: Value) 
                 Ok(value) => args = value,
                 Err(e) => {
                     if inner.tools.borrow_mut().remove(&call_id).is_some() && !inner.closed.get() {
+                        let t = now();
                         inner.machine.borrow_mut().handle_tool_result(
                             &call_id,
                             Err(["Invalid arguments for tool ", &name, ": ", &e].concat()),
                             0.0,
-                            now(),
+                            t,
                         );
                         drive(&inner);
                     }
@@ -877,10 +889,11 @@ fn run_tool(inner: &Rc<Inner>, call_id: String, name: String, arguments: Value) 
                 .map_err(|e| ["The tool's result is not JSON-serialisable: ", &e].concat()),
             Err(e) => Err(error_text(&e)),
         };
+        let t = now();
         inner
             .machine
             .borrow_mut()
-            .handle_tool_result(&call_id, outcome, duration, now());
+            .handle_tool_result(&call_id, outcome, duration, t);
         drive(&inner);
     });
 }

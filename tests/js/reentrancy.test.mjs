@@ -319,3 +319,48 @@ test('sendMessage called from onMessagesChange during the synchronous part of se
   assert.deepEqual(agent.getMessages().map((m) => m.content), ['outer', 'one']);
   assert.equal(server.requests.length, 1);
 });
+
+test('a page whose performance.now and Date.now call back into the agent: the clocks are read before the agent borrows its state', async () => {
+  server.queue(
+    'chat',
+    stream([ev.start('thr_1'), ev.toolCall('c1', 'risky'), ev.requiresAction(['c1'])], { chunkSize: 16 }),
+    stream([ev.text('a'), ev.text('b'), ev.done('thr_1')], { chunkSize: 8 }),
+  );
+  let agent;
+  ({ agent } = makeAgent(server, { tools: [defTool('risky', () => 'ran', { needsApproval: true })] }));
+  const perf = performance.now;
+  const date = Date.now;
+  let reads = 0;
+  // What a page (or a test framework's fake timers) may do: the built-ins replaced by code
+  // that looks at the agent.
+  performance.now = function () {
+    reads++;
+    agent.getMessages();
+    agent.getIsStreaming();
+    return perf.call(performance);
+  };
+  Date.now = () => {
+    agent.getThreadId();
+    return date();
+  };
+  const { errs, stop } = captureUncaught();
+  try {
+    const done = agent.sendMessage('go');
+    await waitFor(() => agent.getMessages()[1] && toolCallsOf(agent.getMessages()[1])[0]?.status === 'approval_requested');
+    agent.approveToolCall('c1');
+    await done;
+    await assert.rejects(agent.resumeThread(''), TypeError);
+  } finally {
+    performance.now = perf;
+    Date.now = date;
+    stop();
+  }
+  assert.deepEqual(errs, []);
+  assert.ok(reads > 0, 'the replaced performance.now was used');
+  assert.equal(toolCallsOf(agent.getMessages()[1])[0].status, 'completed');
+  assert.equal(agent.getMessages()[1].content, 'ab');
+  // The module still works afterwards (a trap would have broken every later call).
+  server.queue('chat', stream([ev.text('next'), ev.done('thr_1')]));
+  await agent.sendMessage('again');
+  assert.equal(agent.getMessages()[3].content, 'next');
+});
