@@ -133,7 +133,10 @@ fn check(m: &Machine, effects: &[Effect], token_in_input: bool) {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let token_in_input = data.windows(TOKEN.len()).any(|w| w == TOKEN.as_bytes());
+    // The token written by the script, or its tail after a tab: JSON writes a tab as `\t`, so
+    // a user message holding TAB + "ok-SECRET-fz" puts the token's text in a request body.
+    let tail = &TOKEN.as_bytes()[1..];
+    let token_in_input = data.windows(tail.len()).any(|w| w == tail);
     let mut input = Input(data);
     let mut m = Machine::new(config(), 7);
     let mut mono = 1_000.0;
