@@ -85,8 +85,9 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
-/// Epoch milliseconds as RFC 3339 in UTC with milliseconds, e.g. `2026-11-26T01:07:38.723Z`.
-pub fn format_rfc3339(ms: f64) -> String {
+/// Epoch milliseconds as UTC year, month, day, hour, minute, second and millisecond (a
+/// non-finite time as the epoch).
+fn utc_fields(ms: f64) -> (i64, u32, u32, i64, i64, i64, i64) {
     let ms = if ms.is_finite() {
         crate::fmath::floor(ms) as i64
     } else {
@@ -94,12 +95,20 @@ pub fn format_rfc3339(ms: f64) -> String {
     };
     let (days, rem) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
     let (y, mo, d) = civil_from_days(days);
-    let (h, mi, s, milli) = (
+    (
+        y,
+        mo,
+        d,
         rem / 3_600_000,
         rem / 60_000 % 60,
         rem / 1000 % 60,
         rem % 1000,
-    );
+    )
+}
+
+/// Epoch milliseconds as RFC 3339 in UTC with milliseconds, e.g. `2026-11-26T01:07:38.723Z`.
+pub fn format_rfc3339(ms: f64) -> String {
+    let (y, mo, d, h, mi, s, milli) = utc_fields(ms);
     // As `format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}Z")` (tested), without
     // core::fmt: a negative year keeps its sign within the four places.
     let mut out = String::with_capacity(24);
@@ -209,19 +218,7 @@ mod tests {
 
     /// What format_rfc3339 wrote with `format!` before it was written without core::fmt.
     fn with_format(ms: f64) -> String {
-        let ms = if ms.is_finite() {
-            crate::fmath::floor(ms) as i64
-        } else {
-            0
-        };
-        let (days, rem) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
-        let (y, mo, d) = civil_from_days(days);
-        let (h, mi, s, milli) = (
-            rem / 3_600_000,
-            rem / 60_000 % 60,
-            rem / 1000 % 60,
-            rem % 1000,
-        );
+        let (y, mo, d, h, mi, s, milli) = utc_fields(ms);
         format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}Z")
     }
 
